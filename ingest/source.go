@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 )
@@ -109,4 +110,17 @@ type Stats struct {
 	Invalid    atomic.Uint64 // malformed input (bad UTF-8, NUL bytes, bad frames)
 	Reconnects atomic.Uint64
 	Errors     atomic.Uint64
+}
+
+// Options are what every source constructor takes besides its config.
+type Options struct {
+	// MaxLine bounds line length (DefaultMaxLine when <= 0).
+	MaxLine int
+	// Replay makes file sources read from the beginning and return once
+	// they reach the end, instead of following from the end.
+	Replay bool
+	// Logger receives connection events and throttled bad-input reports.
+	Logger *slog.Logger
+	// Stats receives the source's counters; a nil Stats is allocated.
+	Stats *Stats
 }
