@@ -16,6 +16,10 @@ type Config struct {
 	SystemChecks []SystemCheck    `yaml:"system_checks"`
 	Heartbeat    *Heartbeat       `yaml:"heartbeat"`
 	Settings     Settings         `yaml:"settings"`
+
+	// Warnings are problems that do not stop start-up, each starting with
+	// "file:line:column: ", e.g. a glob that matches no file yet.
+	Warnings []string `yaml:"-"`
 }
 
 // Identity names this machine in every alert.
