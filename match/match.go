@@ -2,11 +2,17 @@ package match
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"math/bits"
 	"regexp"
 	"regexp/syntax"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/wasilibs/go-re2"
+	"github.com/wasilibs/go-re2/experimental"
 )
 
 // Rule is one rule as the matcher sees it: exactly one of Pattern (RE2
@@ -21,20 +27,53 @@ type Rule struct {
 // Program is the validated, compiled-once form of a rule list. It is
 // immutable and safe for concurrent use; it hands out per-worker Matchers.
 type Program struct {
-	rules []Rule
-	exprs []string // one RE2 expression per rule
+	rules     []Rule
+	exprs     []string // one RE2 expression per rule
+	lineExprs []string // line-local form of exprs (see lineLocal)
+	words     int      // len of a Bits for this program
+
+	ls       *litScanner
+	exact    Bits  // rules whose literal hit is a match
+	residual Bits  // rules without literals: found by a block scan
+	resIdx   []int // the residual rules, in order
 }
 
 // Compile validates every rule and builds the program. Errors name the
 // rule and the offending part of its pattern.
 func Compile(rules []Rule) (*Program, error) {
-	p := &Program{rules: append([]Rule(nil), rules...)}
-	for _, r := range rules {
+	p := &Program{
+		rules: append([]Rule(nil), rules...),
+		words: (len(rules) + 63) / 64,
+		ls:    newLitScanner(),
+	}
+	p.exact = NewBits(len(rules))
+	p.residual = NewBits(len(rules))
+	index := map[string]int{}
+	for i, r := range rules {
 		expr, err := RuleExpr(r)
 		if err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
 		p.exprs = append(p.exprs, expr)
+		re, err := syntax.Parse(expr, syntax.Perl)
+		if err != nil {
+			return nil, fmt.Errorf("BUG: rule %q: %w", r.Name, err)
+		}
+		lits, fold, exact, ok := ruleLiterals(re)
+		if !ok {
+			p.residual.Set(i)
+			p.resIdx = append(p.resIdx, i)
+		} else {
+			for _, s := range lits {
+				p.ls.add(s, fold, i, index)
+			}
+			if exact {
+				p.exact.Set(i)
+			}
+		}
+		// Parse again: Simplify in ruleLiterals may share nodes.
+		re, _ = syntax.Parse(expr, syntax.Perl)
+		p.lineExprs = append(p.lineExprs, lineLocal(re).String())
 	}
 	return p, nil
 }
@@ -61,50 +100,519 @@ func (p *Program) NumRules() int { return len(p.rules) }
 // Rule returns rule i as given to Compile.
 func (p *Program) Rule(i int) Rule { return p.rules[i] }
 
+// Stats counts a Matcher's work since it was created. Candidate lines are
+// lines that a literal hit or the residual block scan sent to verification.
+type Stats struct {
+	Blocks         uint64 // Scan calls
+	Bytes          uint64 // bytes scanned
+	CandidateLines uint64 // lines verified (literal hit or residual hit)
+	MatchedLines   uint64 // lines reported to fn
+	ResidualScans  uint64 // block scans for rules without literals
+	RuleEvals      uint64 // single-rule verifications on a line
+	SetEvals       uint64 // rule-set evaluations on a line
+	SetFallbacks   uint64 // set evaluations that failed (RE2 DFA out of memory) and were redone rule by rule
+	InvalidUTF8    uint64 // candidate lines or blocks with invalid UTF-8 (matched on a U+FFFD-sanitised copy)
+}
+
+// ruleSet is a go-re2 set over some rules, used to tell which rules match
+// a candidate line when many are possible.
+type ruleSet struct {
+	set   *experimental.Set
+	rules []int // set index -> rule index
+	bits  Bits
+}
+
+// blockRE is a line-local program over some residual rules, run on whole
+// blocks.
+type blockRE struct {
+	re2 *re2.Regexp
+	std *regexp.Regexp // when RE2 cannot compile it
+}
+
+func (b *blockRE) findIndex(s []byte) []int {
+	if b.re2 != nil {
+		return b.re2.FindIndex(s)
+	}
+	return b.std.FindIndex(s)
+}
+
+// perRuleMax is the largest number of rules to verify one by one on a
+// candidate line; above it a set evaluation is cheaper.
+const perRuleMax = 3
+
+// residualChunk bounds how much of a block one residual search call copies
+// into RE2's memory, so that many hits in a block do not cost quadratic
+// copying.
+const residualChunk = 16 << 10
+
 // Matcher scans blocks for one worker. It is not safe for concurrent use.
 type Matcher struct {
 	p     *Program
-	res   []*re2.Regexp
-	rules Bits
+	res   []*re2.Regexp    // per rule, compiled on first use
+	std   []*regexp.Regexp // per rule, when RE2 cannot compile it
+	sets  []ruleSet
+	resid []blockRE
+
+	// Scratch, reused across Scan calls.
+	cands  []candLine
+	arena  []uint64
+	rlines []int // start, end pairs of residual hit lines
+	rules  Bits
+	verify Bits
+	active Bits
+	san    []byte
+	sanPos []int
+	stats  Stats
+}
+
+type candLine struct {
+	start, end int // end is the index of '\n' or len(block)
+	bits       int // offset of this line's rule words in arena
 }
 
 // NewMatcher compiles the program for one worker.
 func (p *Program) NewMatcher() (*Matcher, error) {
-	m := &Matcher{p: p, rules: NewBits(len(p.rules))}
-	for i, e := range p.exprs {
-		re, err := re2.Compile(e)
-		if err != nil {
-			return nil, fmt.Errorf("rule %q: %w", p.rules[i].Name, err)
+	n := len(p.rules)
+	m := &Matcher{
+		p:      p,
+		res:    make([]*re2.Regexp, n),
+		std:    make([]*regexp.Regexp, n),
+		rules:  NewBits(n),
+		verify: NewBits(n),
+		active: NewBits(n),
+	}
+	// Sets cover every rule that may need verification.
+	var setRules []int
+	for i := range n {
+		if !p.exact.Has(i) {
+			setRules = append(setRules, i)
 		}
-		m.res = append(m.res, re)
+	}
+	m.addSets(setRules)
+
+	if len(p.resIdx) > 0 {
+		if err := m.addResidual(p.resIdx); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
+
+// addSets compiles rules into go-re2 sets, splitting a set in two when RE2
+// refuses it as too large. Rules no set accepts are verified one by one.
+func (m *Matcher) addSets(rules []int) {
+	if len(rules) == 0 {
+		return
+	}
+	exprs := make([]string, len(rules))
+	for i, r := range rules {
+		exprs[i] = m.p.exprs[r]
+	}
+	set, err := experimental.CompileSet(exprs)
+	if err != nil {
+		if len(rules) == 1 {
+			return
+		}
+		h := len(rules) / 2
+		m.addSets(rules[:h])
+		m.addSets(rules[h:])
+		return
+	}
+	rs := ruleSet{set: set, rules: rules, bits: NewBits(len(m.p.rules))}
+	for _, r := range rules {
+		rs.bits.Set(r)
+	}
+	m.sets = append(m.sets, rs)
+}
+
+func (m *Matcher) addResidual(rules []int) error {
+	parts := make([]string, len(rules))
+	for i, r := range rules {
+		parts[i] = "(?:" + m.p.lineExprs[r] + ")"
+	}
+	expr := strings.Join(parts, "|")
+	if re, err := re2.Compile(expr); err == nil {
+		m.resid = append(m.resid, blockRE{re2: re})
+		return nil
+	}
+	if len(rules) > 1 {
+		h := len(rules) / 2
+		if err := m.addResidual(rules[:h]); err != nil {
+			return err
+		}
+		return m.addResidual(rules[h:])
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return fmt.Errorf("rule %q: %w", m.p.rules[rules[0]].Name, err)
+	}
+	m.resid = append(m.resid, blockRE{std: re})
+	return nil
+}
+
+// Stats returns the counters of this Matcher.
+func (m *Matcher) Stats() Stats { return m.stats }
 
 // Scan calls fn for every line of block that matches at least one rule in
 // mask (nil mask: every rule), in order. block holds whole lines, each
 // ended by '\n' except perhaps the last. line excludes the '\n'; line and
 // rules are valid only until fn returns and must not be retained.
+//
+// Scan returns an error only if a rule could not be evaluated at all; it
+// never reports "no match" for a line it could not evaluate.
 func (m *Matcher) Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)) error {
-	for len(block) > 0 {
-		var line []byte
-		if i := bytes.IndexByte(block, '\n'); i >= 0 {
-			line, block = block[:i], block[i+1:]
-		} else {
-			line, block = block, nil
+	m.stats.Blocks++
+	m.stats.Bytes += uint64(len(block))
+	if len(block) == 0 {
+		return nil
+	}
+	p := m.p
+	// active = mask restricted to the program's rules.
+	if mask == nil {
+		for w := range m.active {
+			m.active[w] = ^uint64(0)
 		}
-		m.rules.Reset()
-		for i, re := range m.res {
-			if mask != nil && !mask.Has(i) {
-				continue
-			}
-			if re.Match(line) {
-				m.rules.Set(i)
-			}
+	} else {
+		m.active.Reset()
+		copy(m.active, mask)
+	}
+	if k := len(p.rules) & 63; k != 0 && len(m.active) > 0 {
+		m.active[len(m.active)-1] &= 1<<k - 1
+	}
+	if m.active.Empty() {
+		return nil
+	}
+
+	m.cands = m.cands[:0]
+	m.arena = m.arena[:0]
+	if !p.ls.empty() {
+		m.literalPass(block)
+	}
+	m.rlines = m.rlines[:0]
+	if len(m.resid) > 0 && intersects(p.residual, m.active) {
+		m.residualPass(block)
+	}
+
+	// Merge literal candidates and residual lines, both in block order.
+	W := p.words
+	ci, ri := 0, 0
+	for ci < len(m.cands) || ri < len(m.rlines) {
+		var (
+			start, end int
+			lit        []uint64
+			resHit     bool
+		)
+		switch {
+		case ri >= len(m.rlines) || (ci < len(m.cands) && m.cands[ci].start < m.rlines[ri]):
+			c := m.cands[ci]
+			start, end, lit = c.start, c.end, m.arena[c.bits:c.bits+W]
+			ci++
+		case ci >= len(m.cands) || m.rlines[ri] < m.cands[ci].start:
+			start, end, resHit = m.rlines[ri], m.rlines[ri+1], true
+			ri += 2
+		default: // same line
+			c := m.cands[ci]
+			start, end, lit, resHit = c.start, c.end, m.arena[c.bits:c.bits+W], true
+			ci++
+			ri += 2
 		}
-		if !m.rules.Empty() {
-			fn(line, m.rules)
+		if err := m.line(block[start:end], lit, resHit, fn); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func intersects(a, b Bits) bool {
+	for w := range min(len(a), len(b)) {
+		if a[w]&b[w] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// literalPass finds the lines holding a literal hit and, for each, the rules
+// whose literals hit. See litScanner.
+func (m *Matcher) literalPass(b []byte) {
+	ls := m.p.ls
+	n := len(b)
+	if n < ls.minLen || n < 2 {
+		return
+	}
+	W := m.p.words
+	curEnd := -1
+	tab := &ls.bits
+	prev := uint16(b[0])
+	for i := 1; i < n; i++ {
+		c := uint16(b[i])
+		pr := prev | c<<8
+		prev = c
+		if tab[pr>>6]&(1<<(pr&63)) == 0 {
+			continue
+		}
+		for _, e := range ls.groups[ls.group[pr]-1] {
+			l := &ls.lits[e.lit]
+			start := i - 1 - int(e.off)
+			if start < 0 || start+len(l.s) > n {
+				continue
+			}
+			w := b[start : start+len(l.s)]
+			if l.fold {
+				if !equalFold(w, l.s) {
+					continue
+				}
+			} else if !bytes.Equal(w, l.s) {
+				continue
+			}
+			if start > curEnd {
+				lineStart := bytes.LastIndexByte(b[:start], '\n') + 1
+				le := bytes.IndexByte(b[start:], '\n')
+				if le < 0 {
+					le = n
+				} else {
+					le += start
+				}
+				curEnd = le
+				m.cands = append(m.cands, candLine{start: lineStart, end: le, bits: len(m.arena)})
+				m.arena = slices.Grow(m.arena, W)[:len(m.arena)+W]
+				clear(m.arena[len(m.arena)-W:])
+			}
+			words := m.arena[len(m.arena)-W:]
+			for _, r := range l.rules {
+				words[r>>6] |= 1 << (uint(r) & 63)
+			}
+		}
+	}
+}
+
+// residualPass runs the line-local programs of the rules without literals
+// over the block and records the lines they hit, in order. A hit is a real
+// match of some residual rule on that line (see lineLocal).
+func (m *Matcher) residualPass(block []byte) {
+	m.stats.ResidualScans++
+	b := block
+	sanitized := false
+	if !utf8.Valid(b) {
+		// RE2 does not match invalid UTF-8 as Go does (one U+FFFD per bad
+		// byte); scan a sanitised copy and map lines back.
+		m.stats.InvalidUTF8++
+		m.san, m.sanPos = sanitize(m.san[:0], m.sanPos[:0], b)
+		b = m.san
+		sanitized = true
+	}
+	n := len(b)
+	searchEnd := n
+	if b[n-1] == '\n' {
+		searchEnd = n - 1
+	}
+	for pi := range m.resid {
+		prog := &m.resid[pi]
+		pos := 0
+		for pos <= searchEnd {
+			chunkEnd := searchEnd
+			if pos+residualChunk < searchEnd {
+				chunkEnd = pos + residualChunk
+				if j := bytes.IndexByte(b[chunkEnd:searchEnd], '\n'); j >= 0 {
+					chunkEnd += j
+				} else {
+					chunkEnd = searchEnd
+				}
+			}
+			loc := prog.findIndex(b[pos:chunkEnd])
+			if loc == nil {
+				pos = chunkEnd + 1
+				continue
+			}
+			hit := pos + loc[0]
+			ls := pos + bytes.LastIndexByte(b[pos:hit], '\n') + 1
+			le := bytes.IndexByte(b[hit:], '\n')
+			if le < 0 {
+				le = n
+			} else {
+				le += hit
+			}
+			m.rlines = append(m.rlines, ls, le)
+			pos = le + 1
+		}
+	}
+	if len(m.resid) > 1 {
+		m.rlines = sortPairs(m.rlines)
+	}
+	if sanitized {
+		k := 0
+		for i, x := range m.rlines {
+			for k < len(m.sanPos) && m.sanPos[k] < x {
+				k++
+			}
+			m.rlines[i] = x - 2*k
+		}
+	}
+}
+
+// sortPairs sorts (start, end) pairs by start, drops duplicates and returns
+// the shortened slice.
+func sortPairs(v []int) []int {
+	// Insertion sort on pairs: residual programs are few and hits rare.
+	for i := 2; i < len(v); i += 2 {
+		for j := i; j >= 2 && v[j] < v[j-2]; j -= 2 {
+			v[j], v[j-2] = v[j-2], v[j]
+			v[j+1], v[j-1] = v[j-1], v[j+1]
+		}
+	}
+	out := 0
+	for i := 0; i < len(v); i += 2 {
+		if out > 0 && v[out-2] == v[i] {
+			continue
+		}
+		v[out], v[out+1] = v[i], v[i+1]
+		out += 2
+	}
+	return v[:out]
+}
+
+// sanitize appends b to dst with every byte that Go's regexp would decode
+// as utf8.RuneError of width 1 replaced by the UTF-8 encoding of U+FFFD, and
+// records where (in dst) each replacement starts.
+func sanitize(dst []byte, pos []int, b []byte) ([]byte, []int) {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			pos = append(pos, len(dst))
+			dst = append(dst, "\uFFFD"...)
+			i++
+			continue
+		}
+		dst = append(dst, b[i:i+size]...)
+		i += size
+	}
+	return dst, pos
+}
+
+// line verifies one candidate line: lit holds the rules whose literals hit
+// it (nil: none), resHit tells that a residual rule matched it.
+func (m *Matcher) line(line []byte, lit []uint64, resHit bool, fn func([]byte, Bits)) error {
+	p := m.p
+	m.stats.CandidateLines++
+	res, ver := m.rules, m.verify
+	nver := 0
+	for w := range res {
+		var l uint64
+		if lit != nil {
+			l = lit[w] & m.active[w]
+		}
+		res[w] = l & p.exact[w]
+		v := l &^ p.exact[w]
+		if resHit {
+			v |= p.residual[w] & m.active[w]
+		}
+		ver[w] = v
+		if v != 0 {
+			nver += bits.OnesCount64(v)
+		}
+	}
+	if resHit && len(p.resIdx) == 1 && len(m.resid) == 1 {
+		// The only residual rule hit the line: that is a match.
+		r := p.resIdx[0]
+		if ver.Has(r) {
+			res.Set(r)
+			ver[r>>6] &^= 1 << (uint(r) & 63)
+			nver--
+		}
+	}
+	if nver > 0 {
+		l := line
+		if !utf8.Valid(l) {
+			m.stats.InvalidUTF8++
+			m.san, m.sanPos = sanitize(m.san[:0], m.sanPos[:0], l)
+			l = m.san
+		}
+		if nver <= perRuleMax || len(m.sets) == 0 {
+			for w, v := range ver {
+				for v != 0 {
+					r := w<<6 + bits.TrailingZeros64(v)
+					v &= v - 1
+					if m.matchRule(r, l) {
+						res.Set(r)
+					}
+				}
+			}
+		} else {
+			for si := range m.sets {
+				s := &m.sets[si]
+				if !intersects(s.bits, ver) {
+					continue
+				}
+				m.stats.SetEvals++
+				ids, err := s.set.FindAllWithError(l, -1)
+				if err != nil {
+					if !errors.Is(err, experimental.ErrSetEvaluation) {
+						return fmt.Errorf("cannot evaluate rule set: %w", err)
+					}
+					m.stats.SetFallbacks++
+					for _, r := range s.rules {
+						if ver.Has(r) && m.matchRule(r, l) {
+							res.Set(r)
+						}
+					}
+					continue
+				}
+				for _, id := range ids {
+					if r := s.rules[id]; ver.Has(r) {
+						res.Set(r)
+					}
+				}
+			}
+			// Rules in no set (RE2 refused them) are checked one by one.
+			for w, v := range ver {
+				for v != 0 {
+					r := w<<6 + bits.TrailingZeros64(v)
+					v &= v - 1
+					if !m.inSet(r) && m.matchRule(r, l) {
+						res.Set(r)
+					}
+				}
+			}
+		}
+	}
+	if res.Empty() {
+		return nil
+	}
+	m.stats.MatchedLines++
+	fn(line, res)
+	return nil
+}
+
+func (m *Matcher) inSet(r int) bool {
+	for i := range m.sets {
+		if m.sets[i].bits.Has(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchRule evaluates rule r on one (valid UTF-8) line.
+func (m *Matcher) matchRule(r int, line []byte) bool {
+	m.stats.RuleEvals++
+	re := m.res[r]
+	if re == nil && m.std[r] == nil {
+		var err error
+		if re, err = re2.Compile(m.p.exprs[r]); err == nil {
+			m.res[r] = re
+		} else {
+			// RE2 refuses some patterns Go accepts (program too large).
+			m.std[r] = regexp.MustCompile(m.p.exprs[r])
+		}
+	}
+	if re != nil {
+		return re.FindIndex(line) != nil
+	}
+	return m.std[r].Match(line)
 }
