@@ -33,7 +33,13 @@ type decoder struct {
 	// failed holds the paths whose value could not be decoded, so that
 	// validation does not also call them missing or empty.
 	failed map[string]bool
+
+	depth int // nesting of decode calls, bounded against recursive aliases
 }
+
+// maxDepth is far deeper than any valid config (about 5 levels) but stops a
+// merge key or alias that refers to its own ancestor.
+const maxDepth = 32
 
 func newDecoder(file string, getenv func(string) (string, bool)) *decoder {
 	return &decoder{
@@ -197,6 +203,12 @@ var (
 // decode stores node into v (settable). path names v in errors and in the
 // position maps.
 func (d *decoder) decode(node ast.Node, v reflect.Value, path string) {
+	d.depth++
+	defer func() { d.depth-- }()
+	if d.depth > maxDepth {
+		d.failAt(path, pos(node), "check for an alias (`*name`) that refers to a mapping containing it", "`%s` is nested too deeply", path)
+		return
+	}
 	if node != nil {
 		if node = d.resolve(node); node == nil {
 			d.failed[path] = true
@@ -380,6 +392,12 @@ type entry struct {
 // entries lists a mapping's keys and values, applying merge keys (`<<:
 // *defaults`) with explicitly written keys taking precedence.
 func (d *decoder) entries(node ast.Node, path string) ([]entry, bool) {
+	d.depth++
+	defer func() { d.depth-- }()
+	if d.depth > maxDepth {
+		d.failAt(path, pos(node), "check for a merge key (`<<: *name`) that refers to a mapping containing it", "`%s` is nested too deeply", path)
+		return nil, false
+	}
 	var values []*ast.MappingValueNode
 	switch n := node.(type) {
 	case *ast.MappingNode:
