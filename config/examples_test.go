@@ -158,12 +158,12 @@ func TestReferenceExampleMeaning(t *testing.T) {
 
 var yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
 
-// TestReferenceSnippets decodes every ```yaml block of the specs under the
-// strict schema. Blocks are fragments, so each is put in its place in a
+// TestReferenceSnippets decodes every ```yaml block of the specs and of
+// docs/configuration.md under the strict schema. Blocks are fragments, so each is put in its place in a
 // whole document (streams under inputs, rule keys into a rule) and the
 // alerts and streams it names get stub definitions.
 func TestReferenceSnippets(t *testing.T) {
-	specs := []string{"../../shared/spec/config-reference.md", "../../shared/spec/streaming-feature.md"}
+	specs := []string{"../../shared/spec/config-reference.md", "../../shared/spec/streaming-feature.md", "../docs/configuration.md"}
 	for _, spec := range specs {
 		md, err := os.ReadFile(spec)
 		if os.IsNotExist(err) {
@@ -180,7 +180,14 @@ func TestReferenceSnippets(t *testing.T) {
 			t.Run(filepath.Base(spec)+"#"+strconv.Itoa(i), func(t *testing.T) {
 				doc := wrapSnippet(t, dedent(string(b[1])))
 				opt := testOptions()
-				opt.Getenv = func(string) (string, bool) { return "value-from-env", true }
+				// Every variable is set; those named *URL hold a URL, as
+				// validation checks URLs after expansion.
+				opt.Getenv = func(name string) (string, bool) {
+					if strings.HasSuffix(name, "URL") {
+						return "https://env.example.com/" + name, true
+					}
+					return "value-from-env", true
+				}
 				if _, err := ParseWith(doc, "snippet.yaml", opt); err != nil {
 					t.Fatalf("snippet:\n%s\nas document:\n%s\nerror: %v", b[1], doc, err)
 				}
@@ -226,7 +233,7 @@ func wrapSnippet(t *testing.T, snippet string) []byte {
 	var rule map[string]any
 	for k, v := range frag {
 		switch {
-		case has(top, k):
+		case has(top, k) || strings.HasPrefix(k, "x-"):
 			doc[k] = v
 		case has(inputs, k):
 			in[k] = v
