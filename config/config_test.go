@@ -203,7 +203,7 @@ heartbeat:
 	f("cooldown: 30", c.Rules[2].Cooldown, Duration(30*time.Second))
 	f("alert name", c.Alerts["console"].Name, "console")
 	f("stdout format", c.Alerts["console"].Format, "text")
-	f("ntfy server", c.Alerts["phone"].Server, "https://ntfy.sh")
+	f("ntfy server left to the sink", c.Alerts["phone"].Server, "")
 	f("stream 0 name", c.Inputs.Streams[0].Name, "websocket:wss://logs.example.com/stream")
 	f("stream 2 name", c.Inputs.Streams[2].Name, "tcp:localhost:514")
 	f("reconnect", c.Inputs.Streams[0].ReconnectDelay, Duration(5*time.Second))
@@ -372,6 +372,19 @@ rules:
 	}
 }
 
+func TestNothingToDoWarnings(t *testing.T) {
+	f := func(src, want string) {
+		t.Helper()
+		c := mustParse(t, src)
+		if !slices.Contains(c.Warnings, want) {
+			t.Errorf("config:\n%s\nwarnings %q do not contain %q", src, c.Warnings, want)
+		}
+	}
+	f("", "config.yaml:1:1: the config has no rules, resources, system_checks or heartbeat, so it never alerts")
+	f("identity:\n  name: x\n", "config.yaml:1:1: the config has no rules, resources, system_checks or heartbeat, so it never alerts")
+	f("alerts:\n  a: {type: stdout}\nrules:\n  - {name: r, text: x, alert: a}\n", "config.yaml:3:1: rules are defined but inputs lists no file, container or stream to match them against")
+}
+
 func TestLoadGlobWarning(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
@@ -379,7 +392,7 @@ func TestLoadGlobWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "c.yml")
-	src := "inputs:\n  files:\n    - " + filepath.Join(dir, "*.log") + "\n    - " + filepath.Join(dir, "*.txt") + "\n"
+	src := "inputs:\n  files:\n    - " + filepath.Join(dir, "*.log") + "\n    - " + filepath.Join(dir, "*.txt") + "\nheartbeat:\n  url: http://x/\n"
 	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}

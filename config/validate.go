@@ -31,7 +31,6 @@ const (
 	DefaultHeartbeatInterval = 60 * time.Second
 	DefaultMaxLineBytes      = 64 << 10
 	DefaultBlockBytes        = 64 << 10
-	DefaultNtfyServer        = "https://ntfy.sh"
 	DefaultStdoutFormat      = "text"
 	DefaultHTTPMethod        = "GET"
 
@@ -106,6 +105,13 @@ func (v *validator) run() {
 	v.systemChecks()
 	v.heartbeat()
 	v.settings()
+	if len(c.Rules) == 0 && c.Resources == nil && len(c.SystemChecks) == 0 && c.Heartbeat == nil {
+		v.warnf(token.Position{Line: 1, Column: 1}, "the config has no rules, resources, system_checks or heartbeat, so it never alerts")
+	}
+	in := c.Inputs
+	if len(c.Rules) > 0 && len(in.Files)+len(in.Containers)+len(in.Streams) == 0 {
+		v.warnf(v.d.keyAt("rules"), "rules are defined but inputs lists no file, container or stream to match them against")
+	}
 }
 
 // refs checks that every name in list (at path) is a defined alert.
@@ -198,9 +204,9 @@ func (v *validator) alertValues(a *Alert, path, what string) {
 			v.httpURL(a.URL, path+".url", what)
 		}
 	case "ntfy":
-		if a.Server == "" {
-			a.Server = DefaultNtfyServer
-		} else {
+		// An empty server stays empty: the sink applies https://ntfy.sh,
+		// and tests point it elsewhere through its options.
+		if a.Server != "" {
 			v.httpURL(a.Server, path+".server", what)
 		}
 	case "email", "sendgrid":
