@@ -209,6 +209,9 @@ func (d *decoder) decode(node ast.Node, v reflect.Value, path string) {
 		d.failAt(path, pos(node), "check for an alias (`*name`) that refers to a mapping containing it", "`%s` is nested too deeply", path)
 		return
 	}
+	// Validation errors point where the value is used: at an alias, not
+	// at its anchor.
+	at := pos(node)
 	if node != nil {
 		if node = d.resolve(node); node == nil {
 			d.failed[path] = true
@@ -220,7 +223,7 @@ func (d *decoder) decode(node ast.Node, v reflect.Value, path string) {
 		// default, since set[path] stays false).
 		return
 	}
-	d.val[path] = pos(node)
+	d.val[path] = at
 	d.set[path] = true
 
 	switch v.Type() {
@@ -363,6 +366,7 @@ func (d *decoder) decodeStrings(node ast.Node, v reflect.Value, path string) {
 	}
 	out := reflect.MakeSlice(v.Type(), 0, len(items))
 	for i, item := range items {
+		at := pos(item)
 		item = d.resolve(item)
 		p := fmt.Sprintf("%s[%d]", path, i)
 		if item == nil {
@@ -373,7 +377,7 @@ func (d *decoder) decodeStrings(node ast.Node, v reflect.Value, path string) {
 			d.failAt(path, pos(node), "", "`%s` has an empty entry", path)
 			continue
 		}
-		d.val[p] = pos(item)
+		d.val[p] = at
 		if s, ok := d.scalar(item, p); ok {
 			out = reflect.Append(out, reflect.ValueOf(s).Convert(v.Type().Elem()))
 		} else {
