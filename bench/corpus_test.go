@@ -145,7 +145,9 @@ func TestParseSize(t *testing.T) {
 			t.Fatalf("ParseSize(%q) succeeded", bad)
 		}
 	}
-	if s := Size(256 << 20).String(); s != "256MiB" {
-		t.Fatalf("String = %s", s)
+	for in, want := range map[Size]string{256 << 20: "256MiB", 3 << 19: "1.5MiB", 1<<20 + 70: "1.0MiB", 1023: "1023B", 1 << 30: "1GiB"} {
+		if s := in.String(); s != want {
+			t.Fatalf("Size(%d).String() = %s, want %s", in, s, want)
+		}
 	}
 }

@@ -39,17 +39,23 @@ func ParseSize(s string) (Size, error) {
 	return Size(f * float64(mult)), nil
 }
 
-// String prints the size with the largest binary unit that keeps it >= 1.
+// String prints the size with the largest binary unit that keeps it >= 1,
+// exactly when that takes at most two decimals, else rounded to one.
 func (s Size) String() string {
-	switch v := float64(s); {
+	unit, div := "B", 1.0
+	switch {
 	case s >= 1<<30:
-		return strconv.FormatFloat(v/(1<<30), 'f', -1, 64) + "GiB"
+		unit, div = "GiB", 1<<30
 	case s >= 1<<20:
-		return strconv.FormatFloat(v/(1<<20), 'f', -1, 64) + "MiB"
+		unit, div = "MiB", 1<<20
 	case s >= 1<<10:
-		return strconv.FormatFloat(v/(1<<10), 'f', -1, 64) + "KiB"
+		unit, div = "KiB", 1<<10
 	}
-	return strconv.FormatInt(int64(s), 10) + "B"
+	v := float64(s) / div
+	if v*100 == float64(int64(v*100)) {
+		return strconv.FormatFloat(v, 'f', -1, 64) + unit
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + unit
 }
 
 // Set implements pflag.Value.
