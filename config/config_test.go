@@ -71,7 +71,7 @@ func TestBadConfigs(t *testing.T) {
 		"stdout_format":                 {"stdout_format.bad.yml:4:13: alert `console` has unknown format `yaml` — use `text` or `json`"},
 		"yaml_syntax":                   {"yaml_syntax.bad.yml:6:14: invalid YAML: could not find end character of double-quoted text"},
 		"yaml_indent":                   {"yaml_indent.bad.yml:4:4: invalid YAML:"},
-		"unset_env":                     {"unset_env.bad.yml:4:10: `alerts.team.url`: environment variable `TW_TEST_UNSET_SLACK_URL` is not set", "${TW_TEST_UNSET_SLACK_URL:-value}"},
+		"unset_env":                     {"unset_env.bad.yml:4:11: `alerts.team.url`: environment variable `TW_TEST_UNSET_SLACK_URL` is not set", "${TW_TEST_UNSET_SLACK_URL:-value}"},
 		"unknown_source_stream":         {"unknown_source_stream.bad.yml:14:17: rule `errors` refers to unknown stream `azure_ap` — did you mean `azure_app`? configured streams: `azure_app`"},
 		"duplicate_stream":              {"duplicate_stream.bad.yml:6:13: duplicate stream name `logs`, first used at line 3"},
 		"bad_duration":                  {"bad_duration.bad.yml:8:15: `rules[0].cooldown`: invalid duration \"a minute\""},
@@ -649,6 +649,24 @@ rules:
 	if got := c.Rules[1].Pattern; got != `\$HOME|\$\{TW_UNSET\}` {
 		t.Errorf("pattern = %q", got)
 	}
+}
+
+// TestEnvErrorColumn: an unset variable is reported at the variable when
+// its place in the source is certain, else at the start of the value.
+func TestEnvErrorColumn(t *testing.T) {
+	f := func(value, want string) {
+		t.Helper()
+		_, err := ParseWith([]byte("heartbeat:\n  url: "+value+"\n"), "c.yml", testOptions())
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("url: %s\nerror %v\nwant prefix %q", value, err, want)
+		}
+	}
+	f(`"${TW_UNSET}"`, "c.yml:2:9: `heartbeat.url`: environment variable `TW_UNSET` is not set")
+	f(`https://${HOME}/$TW_UNSET`, "c.yml:2:24: `heartbeat.url`: environment variable `TW_UNSET` is not set")
+	f(`"http://${TW_HOST:-x}/${TW_UNSET}"`, "c.yml:2:30: ")
+	f(`'$$TW_UNSET $TW_UNSET'`, "c.yml:2:8: ")
+	f(`"http://${TW_UNSET"`, "c.yml:2:16: `heartbeat.url`: unterminated `${`")
+	f("|\n    http://x/\n    ${TW_UNSET}", "c.yml:2:8: ")
 }
 
 // TestEnvOnlyInValues: keys are never expanded, so a `$` in a header name

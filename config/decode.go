@@ -357,13 +357,29 @@ func (d *decoder) scalar(node ast.Node, path string) (string, bool) {
 	out, err := expandEnv(s, d.getenv)
 	if err != nil {
 		p := pos(node)
-		err.File, err.Line, err.Column = d.file, p.Line, p.Column
+		err.File, err.Line, err.Column = d.file, p.Line, p.Column+needleOffset(node, err.needle)
 		err.Msg = "`" + path + "`: " + err.Msg
 		d.errs = append(d.errs, err)
 		d.failed[path] = true
 		return "", false
 	}
 	return out, true
+}
+
+// needleOffset returns how far into the scalar node's source the needle
+// starts, or 0 when that cannot be known for sure: a value spanning lines,
+// or a needle that occurs more than once.
+func needleOffset(node ast.Node, needle string) int {
+	tk := node.GetToken()
+	if needle == "" || tk == nil {
+		return 0
+	}
+	raw := strings.TrimLeft(tk.Origin, " \t")
+	i := strings.Index(raw, needle)
+	if i < 0 || strings.Count(raw, needle) != 1 || strings.ContainsAny(raw[:i], "\r\n") {
+		return 0
+	}
+	return i
 }
 
 // decodeStrings fills a []string or StringList from one scalar or a list of

@@ -29,7 +29,7 @@ func expandEnv(s string, getenv func(string) (string, bool)) (string, *Error) {
 		case next == '{':
 			end := strings.IndexByte(s[i+2:], '}')
 			if end < 0 {
-				return "", &Error{Msg: "unterminated `${` in `" + s + "`", Hint: "close it with `}`, or write `$$` for a literal `$`"}
+				return "", &Error{Msg: "unterminated `${` in `" + s + "`", Hint: "close it with `}`, or write `$$` for a literal `$`", needle: s[i:]}
 			}
 			expr := s[i+2 : i+2+end]
 			name, def, hasDef := expr, "", false
@@ -37,14 +37,14 @@ func expandEnv(s string, getenv func(string) (string, bool)) (string, *Error) {
 				name, def, hasDef = expr[:k], expr[k+2:], true
 			}
 			if !validEnvName(name) {
-				return "", &Error{Msg: "invalid variable name `" + name + "` in `${" + expr + "}`", Hint: "names are letters, digits and `_`, not starting with a digit; write `$$` for a literal `$`"}
+				return "", &Error{Msg: "invalid variable name `" + name + "` in `${" + expr + "}`", Hint: "names are letters, digits and `_`, not starting with a digit; write `$$` for a literal `$`", needle: "${" + expr + "}"}
 			}
 			v, ok := getenv(name)
 			switch {
 			case hasDef && v == "":
 				v = def
 			case !ok:
-				return "", &Error{Msg: "environment variable `" + name + "` is not set", Hint: "export it, or give a default: `${" + name + ":-value}`"}
+				return "", &Error{Msg: "environment variable `" + name + "` is not set", Hint: "export it, or give a default: `${" + name + ":-value}`", needle: "${" + expr}
 			}
 			b.WriteString(v)
 			i += 2 + end
@@ -56,7 +56,7 @@ func expandEnv(s string, getenv func(string) (string, bool)) (string, *Error) {
 			name := s[i+1 : j]
 			v, ok := getenv(name)
 			if !ok {
-				return "", &Error{Msg: "environment variable `" + name + "` is not set", Hint: "export it, give a default with `${" + name + ":-value}`, or write `$$` for a literal `$`"}
+				return "", &Error{Msg: "environment variable `" + name + "` is not set", Hint: "export it, give a default with `${" + name + ":-value}`, or write `$$` for a literal `$`", needle: "$" + name}
 			}
 			b.WriteString(v)
 			i = j - 1

@@ -13,6 +13,10 @@ type Error struct {
 	Column int    // 1-based
 	Msg    string // what is wrong, lowercase
 	Hint   string // how to fix it; may be empty
+
+	// needle is the source text the error is about (e.g. "${TOKEN"), used
+	// to move the column from the start of a value to the text itself.
+	needle string
 }
 
 // Pos returns "file:line:column" (or just the file when there is no line).

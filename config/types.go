@@ -142,7 +142,7 @@ type Heartbeat struct {
 type Settings struct {
 	MaxLineBytes int `yaml:"max_line_bytes"` // default 64 KiB: longer lines are matched on this prefix and counted
 	BlockBytes   int `yaml:"block_bytes"`    // default 64 KiB
-	Workers      int `yaml:"workers"`        // default GOMAXPROCS
+	Workers      int `yaml:"workers"`        // 0 (the default) means GOMAXPROCS
 }
 
 // StringList accepts one string or a list of strings.
