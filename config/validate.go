@@ -169,9 +169,15 @@ func (v *validator) alerts() {
 			}
 			av := reflect.ValueOf(a)
 			for _, k := range spec.required {
-				if av.FieldByIndex(fields[k].index).Len() == 0 && !v.d.failed[path+"."+k] {
-					v.errorf(v.d.keyAt(path), takes, "%s (type %s) is missing required key `%s`", what, a.Type, k)
+				if av.FieldByIndex(fields[k].index).Len() > 0 || v.d.failed[path+"."+k] {
+					continue
 				}
+				if _, written := v.d.key[path+"."+k]; written {
+					// Usually a variable set to "" (`${SLACK_URL}`).
+					v.errorf(v.d.at(path+"."+k), takes, "%s (type %s) has an empty `%s`", what, a.Type, k)
+					continue
+				}
+				v.errorf(v.d.keyAt(path), takes, "%s (type %s) is missing required key `%s`", what, a.Type, k)
 			}
 			keys := make([]string, 0, len(fields))
 			for k := range fields {
