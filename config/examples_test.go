@@ -166,8 +166,12 @@ func TestReferenceSnippets(t *testing.T) {
 	specs := []string{"../../shared/spec/config-reference.md", "../../shared/spec/streaming-feature.md", "../docs/configuration.md"}
 	for _, spec := range specs {
 		md, err := os.ReadFile(spec)
-		if os.IsNotExist(err) {
-			t.Skipf("%s is absent (the spec lives outside the module, in /work/shared/spec); nothing to check", spec)
+		if os.IsNotExist(err) && strings.Contains(spec, "shared/spec") {
+			// The specs live beside the repository, not in it.
+			t.Run(filepath.Base(spec), func(t *testing.T) {
+				t.Skipf("%s is absent (the spec lives outside the module, in /work/shared/spec); nothing to check", spec)
+			})
+			continue
 		}
 		if err != nil {
 			t.Fatal(err)
