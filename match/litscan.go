@@ -1,25 +1,41 @@
 package match
 
+import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+)
+
 // litScanner finds every occurrence of many literals in one pass over a
-// block. Each literal is represented by its rarest byte pair (rarity from
-// byte frequencies in the loghub corpus); a 64 Ki-bit table says which pairs
-// start a literal's representative pair, so the inner loop is one table
-// probe per byte (a scalar cousin of Hyperscan's Teddy). Probe hits are
-// verified against the literals registered for that pair.
+// block, a scalar cousin of Hyperscan's FDR/Teddy: each literal of 4+ bytes
+// is represented by its rarest 4-byte window (rarity from byte frequencies
+// in the loghub corpus); the inner loop hashes the 4 bytes at every
+// position (five positions per 8-byte load) and probes a 128 Ki-bit table.
+// Probe hits are verified against the literals registered under that hash.
+// Literals of 2 or 3 bytes are few and found with bytes.Index (SIMD), once
+// per case variant when case-folded.
 //
 // The scanner is immutable after construction and shared by all Matchers.
 type litScanner struct {
-	bits    [1 << 16 / 64]uint64
-	group   []uint16 // pair -> 1 + index into groups; len 1<<16
-	groups  [][]pairEntry
-	lits    []literal
-	minLen  int
-	hasFold bool
+	bits   [1 << hashBits / 64]uint64
+	group  []uint32 // hash -> 1 + index into groups; len 1<<hashBits
+	groups [][]probeEntry
+	lits   []literal
+	short  []shortLit
 }
 
-type pairEntry struct {
+const hashBits = 17
+
+func hash4(v uint32) uint32 { return (v * 0x9E3779B1) >> (32 - hashBits) }
+
+type probeEntry struct {
 	lit int32 // index into lits
-	off int32 // offset of the pair in the literal
+	off int32 // offset of the window in the literal
+}
+
+type shortLit struct {
+	lit      int32
+	variants [][]byte // every case variant to search for
 }
 
 type literal struct {
@@ -58,11 +74,27 @@ func caseVariants(c byte, fold bool) []byte {
 	return []byte{c}
 }
 
-func newLitScanner() *litScanner {
-	return &litScanner{group: make([]uint16, 1<<16)}
+// variants returns every ASCII case variant of s (s itself when !fold).
+func variants(s []byte, fold bool) [][]byte {
+	out := [][]byte{nil}
+	for _, c := range s {
+		var next [][]byte
+		for _, v := range out {
+			for _, cv := range caseVariants(c, fold) {
+				next = append(next, append(append([]byte(nil), v...), cv))
+			}
+		}
+		out = next
+	}
+	return out
 }
 
-// add registers literal s for rule r. Literals are shared between rules.
+func newLitScanner() *litScanner {
+	return &litScanner{group: make([]uint32, 1<<hashBits)}
+}
+
+// add registers literal s (at least 2 bytes) for rule r. Literals are
+// shared between rules.
 func (ls *litScanner) add(s string, fold bool, rule int, index map[string]int) {
 	key := s
 	if fold {
@@ -75,35 +107,40 @@ func (ls *litScanner) add(s string, fold bool, rule int, index map[string]int) {
 	li := len(ls.lits)
 	index[key] = li
 	ls.lits = append(ls.lits, literal{s: []byte(s), fold: fold, rules: []int32{int32(rule)}})
-	if ls.minLen == 0 || len(s) < ls.minLen {
-		ls.minLen = len(s)
+	if len(s) < 4 {
+		ls.short = append(ls.short, shortLit{lit: int32(li), variants: variants([]byte(s), fold)})
+		return
 	}
-	ls.hasFold = ls.hasFold || fold
-
-	// Rarest pair; on ties prefer the later one (suffixes of log messages
-	// tend to be more specific than their beginnings).
-	best, bestScore := 0, -1
-	for i := 0; i+1 < len(s); i++ {
-		sc := int(byteRarity[s[i]]) + int(byteRarity[s[i+1]])
-		if fold {
-			// Upper-case variants are probed too.
-			sc -= 2
+	// The rarest window; on ties prefer the later one (log messages tend to
+	// end more specifically than they begin). Spread literals over hashes:
+	// a hash shared by many literals costs a verification of each of them
+	// on every probe hit.
+	best, bestScore := 0, -1<<30
+	for i := 0; i+4 <= len(s); i++ {
+		sc := 0
+		for _, c := range []byte(s[i : i+4]) {
+			sc += 4 * int(byteRarity[c])
+		}
+		h := hash4(binary.LittleEndian.Uint32([]byte(s[i:])))
+		if g := ls.group[h]; g != 0 {
+			sc -= 4 * bits.Len(uint(len(ls.groups[g-1])))
 		}
 		if sc >= bestScore {
 			best, bestScore = i, sc
 		}
 	}
-	for _, a := range caseVariants(s[best], fold) {
-		for _, b := range caseVariants(s[best+1], fold) {
-			p := uint16(a) | uint16(b)<<8
-			ls.bits[p>>6] |= 1 << (p & 63)
-			g := ls.group[p]
-			if g == 0 {
-				ls.groups = append(ls.groups, nil)
-				g = uint16(len(ls.groups))
-				ls.group[p] = g
-			}
-			ls.groups[g-1] = append(ls.groups[g-1], pairEntry{lit: int32(li), off: int32(best)})
+	for _, v := range variants([]byte(s[best:best+4]), fold) {
+		h := hash4(binary.LittleEndian.Uint32(v))
+		ls.bits[h>>6] |= 1 << (h & 63)
+		g := ls.group[h]
+		if g == 0 {
+			ls.groups = append(ls.groups, nil)
+			g = uint32(len(ls.groups))
+			ls.group[h] = g
+		}
+		e := probeEntry{lit: int32(li), off: int32(best)}
+		if len(ls.groups[g-1]) == 0 || ls.groups[g-1][len(ls.groups[g-1])-1] != e {
+			ls.groups[g-1] = append(ls.groups[g-1], e)
 		}
 	}
 }
@@ -117,4 +154,47 @@ func equalFold(b, lower []byte) bool {
 		}
 	}
 	return true
+}
+
+// next returns the smallest j >= i such that the 4 bytes at j hash to a
+// probe, or -1.
+func (ls *litScanner) next(b []byte, i int) int {
+	tab := &ls.bits
+	for ; i+8 <= len(b); i += 5 {
+		// Bytes i .. i+7: the five 4-byte windows starting at i .. i+4.
+		x := binary.LittleEndian.Uint64(b[i:])
+		if h := hash4(uint32(x)); tab[h>>6]&(1<<(h&63)) != 0 {
+			return i
+		}
+		if h := hash4(uint32(x >> 8)); tab[h>>6]&(1<<(h&63)) != 0 {
+			return i + 1
+		}
+		if h := hash4(uint32(x >> 16)); tab[h>>6]&(1<<(h&63)) != 0 {
+			return i + 2
+		}
+		if h := hash4(uint32(x >> 24)); tab[h>>6]&(1<<(h&63)) != 0 {
+			return i + 3
+		}
+		if h := hash4(uint32(x >> 32)); tab[h>>6]&(1<<(h&63)) != 0 {
+			return i + 4
+		}
+	}
+	for ; i+4 <= len(b); i++ {
+		if h := hash4(binary.LittleEndian.Uint32(b[i:])); tab[h>>6]&(1<<(h&63)) != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// verify reports whether literal l occurs at b[start:].
+func (l *literal) verify(b []byte, start int) bool {
+	if start < 0 || start+len(l.s) > len(b) {
+		return false
+	}
+	w := b[start : start+len(l.s)]
+	if l.fold {
+		return equalFold(w, l.s)
+	}
+	return bytes.Equal(w, l.s)
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -155,6 +156,7 @@ type Matcher struct {
 
 	// Scratch, reused across Scan calls.
 	cands  []candLine
+	hits   []litHit
 	arena  []uint64
 	rlines []int // start, end pairs of residual hit lines
 	rules  Bits
@@ -336,55 +338,61 @@ func intersects(a, b Bits) bool {
 // whose literals hit. See litScanner.
 func (m *Matcher) literalPass(b []byte) {
 	ls := m.p.ls
-	n := len(b)
-	if n < ls.minLen || n < 2 {
-		return
-	}
-	W := m.p.words
-	curEnd := -1
-	tab := &ls.bits
-	prev := uint16(b[0])
-	for i := 1; i < n; i++ {
-		c := uint16(b[i])
-		pr := prev | c<<8
-		prev = c
-		if tab[pr>>6]&(1<<(pr&63)) == 0 {
-			continue
+	m.hits = m.hits[:0]
+	for i := ls.next(b, 0); i >= 0; i = ls.next(b, i+1) {
+		h := hash4(binary.LittleEndian.Uint32(b[i:]))
+		for _, e := range ls.groups[ls.group[h]-1] {
+			if start := i - int(e.off); ls.lits[e.lit].verify(b, start) {
+				m.hits = append(m.hits, litHit{start: start, lit: e.lit})
+			}
 		}
-		for _, e := range ls.groups[ls.group[pr]-1] {
-			l := &ls.lits[e.lit]
-			start := i - 1 - int(e.off)
-			if start < 0 || start+len(l.s) > n {
-				continue
-			}
-			w := b[start : start+len(l.s)]
-			if l.fold {
-				if !equalFold(w, l.s) {
-					continue
+	}
+	if len(ls.short) > 0 {
+		for _, sl := range ls.short {
+			for _, v := range sl.variants {
+				for pos := 0; ; {
+					j := bytes.Index(b[pos:], v)
+					if j < 0 {
+						break
+					}
+					m.hits = append(m.hits, litHit{start: pos + j, lit: sl.lit})
+					pos += j + 1
 				}
-			} else if !bytes.Equal(w, l.s) {
-				continue
 			}
-			if start > curEnd {
-				lineStart := bytes.LastIndexByte(b[:start], '\n') + 1
-				le := bytes.IndexByte(b[start:], '\n')
-				if le < 0 {
-					le = n
-				} else {
-					le += start
-				}
-				curEnd = le
-				m.cands = append(m.cands, candLine{start: lineStart, end: le, bits: len(m.arena)})
-				m.arena = slices.Grow(m.arena, W)[:len(m.arena)+W]
-				clear(m.arena[len(m.arena)-W:])
+		}
+		slices.SortFunc(m.hits, cmpHits)
+	}
+
+	W := m.p.words
+	n := len(b)
+	curEnd := -1
+	for _, h := range m.hits {
+		if h.start > curEnd {
+			lineStart := bytes.LastIndexByte(b[:h.start], '\n') + 1
+			le := bytes.IndexByte(b[h.start:], '\n')
+			if le < 0 {
+				le = n
+			} else {
+				le += h.start
 			}
-			words := m.arena[len(m.arena)-W:]
-			for _, r := range l.rules {
-				words[r>>6] |= 1 << (uint(r) & 63)
-			}
+			curEnd = le
+			m.cands = append(m.cands, candLine{start: lineStart, end: le, bits: len(m.arena)})
+			m.arena = slices.Grow(m.arena, W)[:len(m.arena)+W]
+			clear(m.arena[len(m.arena)-W:])
+		}
+		words := m.arena[len(m.arena)-W:]
+		for _, r := range ls.lits[h.lit].rules {
+			words[r>>6] |= 1 << (uint(r) & 63)
 		}
 	}
 }
+
+type litHit struct {
+	start int
+	lit   int32
+}
+
+func cmpHits(a, b litHit) int { return a.start - b.start }
 
 // residualPass runs the line-local programs of the rules without literals
 // over the block and records the lines they hit, in order. A hit is a real

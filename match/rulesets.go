@@ -68,8 +68,6 @@ func DefaultRules() []Rule {
 		// Generic.
 		{Name: "connection-refused", Pattern: `(?i)connection refused`},
 		{Name: "timeout", Pattern: `(?i)\btimed? ?out\b`},
-		{Name: "numeric-only-line", Pattern: `^\d+$`},
-		{Name: "empty-line", Pattern: `^$`},
 		{Name: "tls-handshake-failed", Pattern: `(?i)tls(?:v1\.[0-3])? handshake (?:error|failed|failure)`},
 		{Name: "no-such-file", Text: "No such file or directory"},
 	}
