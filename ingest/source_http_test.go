@@ -352,3 +352,40 @@ func TestNewHTTPErrors(t *testing.T) {
 		t.Fatalf("NewHTTP = %+v, %v", h, err)
 	}
 }
+
+// BenchmarkHTTPChunkedIngest: a loopback server writes b.N lines as a
+// chunked body in 32 KiB writes; the source frames them. Reports MB/s of
+// lines.
+func BenchmarkHTTPChunkedIngest(b *testing.B) {
+	line := "2026-01-02T03:04:05.123Z INFO svc=api req=123456 path=/v1/items status=200 took=12ms\n"
+	chunk := strings.Repeat(line, (32<<10)/len(line))
+	perChunk := len(chunk) / len(line)
+	start := make(chan struct{})
+	srv := newStreamTestServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpTestFlush(w, "ready\n")
+		<-start
+		for left := b.N; left > 0; {
+			k := min(left, perChunk)
+			if !httpTestFlush(w, chunk[:k*len(line)]) {
+				return
+			}
+			left -= k
+		}
+		<-r.Context().Done()
+	}))
+	h, _ := newHTTPTestSource(b, streamTestCfg("http", srv.url("http", "/")))
+	e := &streamCountEmitter{want: int64(b.N) + 1, done: make(chan struct{})}
+	stop := streamTestRun(b, h, e)
+	for e.n.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	close(start)
+	<-e.done
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+	stop()
+	srv.kill()
+}

@@ -491,3 +491,65 @@ func TestWebSocketWebsocketd(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// streamCountEmitter counts lines and returns blocks at once; done is
+// closed when want lines arrived.
+type streamCountEmitter struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (e *streamCountEmitter) Emit(b *Block) error {
+	if e.n.Add(int64(b.Lines)) == e.want {
+		close(e.done)
+	}
+	PutBlock(b)
+	return nil
+}
+
+// BenchmarkWebSocketIngest: a loopback server writes b.N small text
+// messages (pre-encoded frames, so the server costs little) and the source
+// frames them; reports messages per second.
+func BenchmarkWebSocketIngest(b *testing.B) {
+	msg := []byte("2026-01-02T03:04:05.123Z INFO svc=api req=123456 path=/v1/items status=200 took=12ms")
+	frame := append([]byte{0x81, byte(len(msg))}, msg...)
+	chunk := make([]byte, 0, 64<<10)
+	for len(chunk)+len(frame) <= cap(chunk) {
+		chunk = append(chunk, frame...)
+	}
+	perChunk := len(chunk) / len(frame)
+	start := make(chan struct{})
+	connected := make(chan struct{}, 1)
+	var srv *streamTestServer
+	srv = newStreamTestServer(b, wsTestHandler(&srv, func(c *websocket.Conn, r *http.Request) {
+		connected <- struct{}{}
+		<-start
+		nc := c.NetConn()
+		for left := b.N; left > 0; {
+			k := min(left, perChunk)
+			if _, err := nc.Write(chunk[:k*len(frame)]); err != nil {
+				return
+			}
+			left -= k
+		}
+		_, _ = io.Copy(io.Discard, nc)
+	}))
+	log, _ := streamTestLogger()
+	w, err := NewWebSocket(streamTestCfg("websocket", srv.url("ws", "/")), Options{Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &streamCountEmitter{want: int64(b.N), done: make(chan struct{})}
+	stop := streamTestRun(b, w, e)
+	<-connected
+	b.SetBytes(int64(len(msg) + 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	close(start)
+	<-e.done
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	stop()
+	srv.kill()
+}
