@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -121,8 +122,12 @@ func (e *Env) CorpusFile() (string, *CorpusStats, error) {
 			}
 		}
 		e.Logf("corpus: %s, seed %d, loghub %q (built once, then cached)", e.Opt.Size, e.Opt.Seed, dir)
+		t0 := time.Now()
 		path, st, err := CachedCorpus(e.Opt.CacheDir, CorpusOptions{Size: int64(e.Opt.Size), Seed: e.Opt.Seed, LoghubDir: dir})
 		e.corpusPath, e.corpusStats, e.corpusErr = path, &st, err
+		if err == nil {
+			e.Logf("corpus: %s ready in %.1f s", path, time.Since(t0).Seconds())
+		}
 	})
 	return e.corpusPath, e.corpusStats, e.corpusErr
 }

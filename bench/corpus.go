@@ -267,6 +267,9 @@ func CachedCorpus(dir string, o CorpusOptions) (string, CorpusStats, error) {
 		return "", CorpusStats{}, fmt.Errorf("cannot create corpus file: %w", err)
 	}
 	st, err := buildCorpus(tmp, o, pools, key)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
