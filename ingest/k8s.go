@@ -22,10 +22,12 @@ import (
 //     then drops the lines older than the last one seen, and of the lines
 //     with exactly that timestamp as many as were seen before.
 //
-// Lines without a timestamp pass through unchanged. This applies to http
-// streams only: a websocket URL to the same path (the spec's example) is
-// Kubernetes' exec-style channel protocol, not a resumable log body, and is
-// read as plain messages.
+// Lines without a timestamp pass through unchanged. The same applies to a
+// websocket stream to a pod log URL (the spec's example): without a
+// subprotocol the API server sends the log body as binary messages cut
+// anywhere, which the WebSocket source reads as one byte stream. The
+// channel subprotocols (v4.channel.k8s.io, used by exec and attach) are
+// not requested and not supported.
 
 // k8sIsPodLog reports whether path is /api/v1/namespaces/*/pods/*/log.
 func k8sIsPodLog(path string) bool {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fasthttp/websocket"
 )
 
 func TestK8sIsPodLog(t *testing.T) {
@@ -94,6 +96,42 @@ func k8sTestLog(n int) (ts []time.Time, msgs []string) {
 	return ts, msgs
 }
 
+// k8sTestBody is what a kubelet sends for a follow request with
+// timestamps=true and sinceTime=since; in phase 1 it stops half way into
+// line cut, as a server killed then would.
+func k8sTestBody(ts []time.Time, msgs []string, since time.Time, phase, cut int) []string {
+	var out []string
+	for i := range msgs {
+		if ts[i].Before(since) {
+			continue
+		}
+		line := ts[i].Format(time.RFC3339Nano) + " " + msgs[i] + "\n"
+		if phase == 1 && i == cut {
+			return append(out, line[:len(line)/2])
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// k8sTestCheckQuery checks a pod log request and returns its sinceTime.
+func k8sTestCheckQuery(t *testing.T, q url.Values) time.Time {
+	if q.Get("timestamps") != "true" || q.Get("follow") != "true" {
+		t.Errorf("query %v", q)
+	}
+	var since time.Time
+	if s := q.Get("sinceTime"); s != "" {
+		var err error
+		if since, err = time.Parse(time.RFC3339, s); err != nil {
+			t.Errorf("sinceTime %q: %v", s, err)
+		}
+		if q.Has("tailLines") {
+			t.Errorf("tailLines %q with sinceTime", q.Get("tailLines"))
+		}
+	}
+	return since
+}
+
 // TestK8sPodLogResume: a fake API server honouring timestamps and
 // sinceTime as the kubelet does is killed after a line in the middle of a
 // group of lines sharing one timestamp, with half the next line sent; the
@@ -108,30 +146,9 @@ func TestK8sPodLogResume(t *testing.T) {
 		return func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
 			queries <- q
-			if q.Get("timestamps") != "true" || q.Get("follow") != "true" {
-				t.Errorf("query %v", q)
-			}
-			var since time.Time
-			if s := q.Get("sinceTime"); s != "" {
-				var err error
-				if since, err = time.Parse(time.RFC3339, s); err != nil {
-					t.Errorf("sinceTime %q: %v", s, err)
-				}
-				if q.Has("tailLines") {
-					t.Errorf("tailLines %q with sinceTime", q.Get("tailLines"))
-				}
-			}
+			since := k8sTestCheckQuery(t, q)
 			w.Header().Set("Content-Type", "text/plain")
-			for i := range msgs {
-				if ts[i].Before(since) {
-					continue
-				}
-				line := ts[i].Format(time.RFC3339Nano) + " " + msgs[i] + "\n"
-				if phase == 1 && i == cut {
-					httpTestFlush(w, line[:len(line)/2])
-					<-r.Context().Done()
-					return
-				}
+			for _, line := range k8sTestBody(ts, msgs, since, phase, cut) {
 				if !httpTestFlush(w, line) {
 					return
 				}
@@ -159,5 +176,54 @@ func TestK8sPodLogResume(t *testing.T) {
 	q := <-queries
 	if want := ts[cut-1].Truncate(time.Second).Format(time.RFC3339); q.Get("sinceTime") != want {
 		t.Fatalf("sinceTime %q, want %q", q.Get("sinceTime"), want)
+	}
+}
+
+// TestK8sPodLogWebSocketResume: the spec's example reads a pod log over a
+// WebSocket, where the API server cuts the body into binary messages
+// anywhere; lines are whole and resumed as over HTTP.
+func TestK8sPodLogWebSocketResume(t *testing.T) {
+	streamLeakCheck(t)
+	const n = 300
+	const cut = 151
+	ts, msgs := k8sTestLog(n)
+	queries := make(chan url.Values, 8)
+	var srv *streamTestServer
+	handler := func(phase int) http.HandlerFunc {
+		return wsTestHandler(&srv, func(c *websocket.Conn, r *http.Request) {
+			q := r.URL.Query()
+			queries <- q
+			since := k8sTestCheckQuery(t, q)
+			done := wsTestDrainAsync(c)
+			body := strings.Join(k8sTestBody(ts, msgs, since, phase, cut), "")
+			for len(body) > 0 {
+				k := min(37, len(body))
+				if err := c.WriteMessage(websocket.BinaryMessage, []byte(body[:k])); err != nil {
+					return
+				}
+				body = body[k:]
+			}
+			<-done
+		})
+	}
+	srv = newStreamTestServer(t, handler(1))
+	w := newWSTestSource(t, streamTestCfg("websocket", srv.url("ws", "/api/v1/namespaces/default/pods/web-0/log?follow=true")))
+	if !w.k8s {
+		t.Fatal("pod log URL not recognised")
+	}
+	e := newStreamTestEmitter()
+	stop := streamTestRun(t, w, e)
+	streamWaitLines(t, e, cut)
+	srv.kill()
+	srv.start(handler(2))
+	got := streamWaitLines(t, e, n)
+	stop()
+	srv.kill()
+	if strings.Join(got, "|") != strings.Join(msgs, "|") {
+		t.Fatalf("got %d lines, want %d:\n%q", len(got), n, got)
+	}
+	<-queries
+	if q := <-queries; q.Get("sinceTime") != ts[cut-1].Truncate(time.Second).Format(time.RFC3339) {
+		t.Fatalf("sinceTime %q", q.Get("sinceTime"))
 	}
 }

@@ -37,6 +37,13 @@ const wsMaxMessage = 16 << 20
 //
 // Lines of an Azure App Service log stream URL lose the service's banner
 // and heartbeat lines (counted by Heartbeats).
+//
+// A Kubernetes pod log URL (/api/v1/namespaces/NS/pods/NAME/log, the
+// spec's example) is different: the API server sends the log body as
+// binary messages cut anywhere, not at line ends, so its messages are one
+// byte stream, and the source resumes it as the HTTP source does
+// (timestamps=true, sinceTime, dedupe; see k8s.go). A broken connection
+// drops the unfinished line, which the resumed stream sends again.
 type WebSocket struct {
 	name       string
 	url        string
@@ -47,7 +54,9 @@ type WebSocket struct {
 	stats      *Stats
 	idle       time.Duration
 	maxMessage int64
+	u          *url.URL
 	azure      bool
+	k8s        bool // Kubernetes pod log: messages are a byte stream
 	heartbeats atomic.Uint64
 }
 
@@ -85,7 +94,9 @@ func NewWebSocket(cfg config.Stream, opt Options) (*WebSocket, error) {
 		stats:      opt.Stats,
 		idle:       streamIdle(cfg),
 		maxMessage: wsMaxMessage,
+		u:          u,
 		azure:      streamIsAzureLogStream(u),
+		k8s:        k8sIsPodLog(u.Path),
 	}
 	w.dialer = websocket.Dialer{
 		TLSClientConfig:  tlsCfg,
@@ -116,8 +127,12 @@ func (w *WebSocket) Run(ctx context.Context, out Emitter) error {
 	f := NewFramer(em, w.opt.MaxLine, w.stats)
 	defer f.Close()
 	s := &wsSession{w: w, f: f, em: em}
-	if w.azure {
-		s.lines = &streamLines{max: max(w.opt.MaxLine, DefaultMaxLine) + 64}
+	if w.azure || w.k8s {
+		maxLine := w.opt.MaxLine
+		if maxLine <= 0 {
+			maxLine = DefaultMaxLine
+		}
+		s.lines = &streamLines{max: maxLine + 64}
 	}
 	r := newStreamRunner(w.name, w.cfg, streamLogger(w.opt), w.stats)
 	err := r.run(ctx, s.run)
@@ -132,7 +147,8 @@ type wsSession struct {
 	w     *WebSocket
 	f     *Framer
 	em    *streamEmitter
-	lines *streamLines // set for Azure: filter lines one by one
+	lines *streamLines // set for Azure and Kubernetes: lines one by one
+	k8s   k8sTracker
 	lr    io.LimitedReader
 	buf   []byte
 
@@ -180,7 +196,13 @@ func (s *wsSession) run(ctx context.Context) (res streamResult) {
 		stop = context.AfterFunc(ctx, func() { c.Close() })
 		return sc, nil
 	}
-	conn, resp, err := d.DialContext(ctx, w.url, w.header)
+	target := w.url
+	if w.k8s {
+		u := *w.u
+		u.RawQuery = s.k8s.query(w.u)
+		target = u.String()
+	}
+	conn, resp, err := d.DialContext(ctx, target, w.header)
 	if err != nil {
 		if resp != nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, streamSnippet))
@@ -196,6 +218,12 @@ func (s *wsSession) run(ctx context.Context) (res streamResult) {
 	}
 	res.connected = time.Now()
 	streamLogger(w.opt).Debug("stream connected", "stream", w.name)
+	if w.k8s {
+		s.k8s.reconnect()
+	}
+	if s.lines != nil {
+		s.lines.reset()
+	}
 	// A polite close on cancel; the AfterFunc above then closes the socket.
 	stopClose := context.AfterFunc(ctx, func() {
 		_ = conn.WriteControl(websocket.CloseMessage,
@@ -283,9 +311,12 @@ func (s *wsSession) message(r io.Reader) error {
 				return err
 			}
 		}
-		if p := s.lines.pending(); len(p) > 0 || s.lines.skipping {
-			if err := s.line(p); err != nil {
-				return err
+		if !s.w.k8s {
+			// A message ends its last line; a Kubernetes message does not.
+			if p := s.lines.pending(); len(p) > 0 || s.lines.skipping {
+				if err := s.line(p); err != nil {
+					return err
+				}
 			}
 			s.lines.reset()
 		}
@@ -303,9 +334,17 @@ func (s *wsSession) message(r io.Reader) error {
 	return s.f.WriteMessage(nil)
 }
 
-// line frames one line of an Azure log stream, dropping its banners.
+// line frames one line of an Azure log stream, dropping its banners, or of
+// a Kubernetes log, stripping and tracking its timestamp.
 func (s *wsSession) line(l []byte) error {
-	if streamAzureBanner(l) {
+	if s.w.k8s {
+		msg, keep := s.k8s.line(l)
+		if !keep {
+			return nil
+		}
+		l = msg
+	}
+	if s.w.azure && streamAzureBanner(l) {
 		s.w.heartbeats.Add(1)
 		return nil
 	}
