@@ -48,3 +48,15 @@ type Permanent struct{ Err error }
 
 func (e *Permanent) Error() string { return e.Err.Error() }
 func (e *Permanent) Unwrap() error { return e.Err }
+
+// Partial is an error from a Send that delivered the first Sent alerts of
+// its batch before failing (a destination that posts one request per
+// alert or per message). The dispatcher counts those as sent and retries
+// only the rest; errors.As still finds a *RetryAfter or *Permanent in Err.
+type Partial struct {
+	Sent int
+	Err  error
+}
+
+func (e *Partial) Error() string { return e.Err.Error() }
+func (e *Partial) Unwrap() error { return e.Err }
