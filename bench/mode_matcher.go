@@ -242,8 +242,10 @@ func benchRuleSet(ctx context.Context, env *Env, set RuleSet, path string, data 
 			env.Logf("rules=%s run %d/%d: %s", set.Name, run, opt.Runs, r.rep.Name)
 			wall, mallocs, res, err := r.measure()
 			if err != nil {
-				r.rep.Skipped = err.Error()
-				r.measure = nil
+				// A runner that fails once is reported as failed, not with
+				// the runs that happened to succeed.
+				r.rep.Skipped = fmt.Sprintf("failed in run %d: %v", run, err)
+				r.rep.Seconds, r.results, r.mallocs, r.measure = nil, nil, nil, nil
 				continue
 			}
 			r.rep.Seconds = append(r.rep.Seconds, wall.Seconds())
