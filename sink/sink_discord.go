@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/tinywatcher/tinywatcher/config"
 )
@@ -44,7 +43,7 @@ func (d *Discord) Send(ctx context.Context, batch []Alert) error {
 	for _, msg := range pack(texts, "\n", discordLimit, utf16Len) {
 		m := discordMessage{Content: msg.text}
 		m.AllowedMentions.Parse = []string{}
-		body, _ := json.Marshal(m)
+		body := marshalJSON(m)
 		if err := d.post(ctx, d.url, "application/json", body, nil); err != nil {
 			return partial(err, sent)
 		}

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
 
@@ -89,7 +88,7 @@ func (p *PagerDuty) Send(ctx context.Context, batch []Alert) error {
 				},
 			},
 		}
-		body, _ := json.Marshal(ev)
+		body := marshalJSON(ev)
 		if err := p.post(ctx, p.url, "application/json", body, nil); err != nil {
 			if len(batch) > 1 {
 				return partial(wrapAt(err, i, len(batch)), i)

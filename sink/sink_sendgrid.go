@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -70,6 +69,6 @@ func (s *SendGrid) Send(ctx context.Context, batch []Alert) error {
 	}, 1)
 	m.Content[0].Type = "text/plain"
 	m.Content[0].Value = mailBody(batch, s.identity, s.now)
-	body, _ := json.Marshal(m)
+	body := marshalJSON(m)
 	return s.post(ctx, s.url, "application/json", body, http.Header{"Authorization": {"Bearer " + s.apiKey}})
 }

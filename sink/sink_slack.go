@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	"github.com/tinywatcher/tinywatcher/config"
@@ -43,7 +42,7 @@ func (s *Slack) Send(ctx context.Context, batch []Alert) error {
 	}
 	sent := 0
 	for _, msg := range pack(texts, "\n", slackTextLimit, runeLen) {
-		body, _ := json.Marshal(struct {
+		body := marshalJSON(struct {
 			Text string `json:"text"`
 		}{msg.text})
 		if err := s.post(ctx, s.url, "application/json", body, nil); err != nil {

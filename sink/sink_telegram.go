@@ -46,7 +46,7 @@ func (t *Telegram) Send(ctx context.Context, batch []Alert) error {
 	}
 	sent := 0
 	for _, msg := range pack(texts, "\n\n", telegramLimit, utf16Len) {
-		body, _ := json.Marshal(struct {
+		body := marshalJSON(struct {
 			ChatID string `json:"chat_id"`
 			Text   string `json:"text"`
 		}{t.chatID, msg.text})

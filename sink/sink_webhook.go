@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/tinywatcher/tinywatcher/config"
@@ -53,7 +52,7 @@ func (w *Webhook) Send(ctx context.Context, batch []Alert) error {
 		if name == "" {
 			name = w.alertName
 		}
-		body, _ := json.Marshal(WebhookPayload{
+		body := marshalJSON(WebhookPayload{
 			Identity:   identityOf(a, w.identity),
 			Rule:       a.Rule,
 			Message:    a.Line + andMore(a),

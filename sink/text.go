@@ -1,6 +1,8 @@
 package sink
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -132,4 +134,16 @@ func plainText(a *Alert, identity string, lineLimit int, length lengthFunc) stri
 	tail := andMore(a)
 	budget := lineLimit - length(head) - length(tail)
 	return head + truncate(a.Line, max(budget, 0), length) + tail
+}
+
+// marshalJSON is json.Marshal without HTML escaping: services get "<" and
+// "&" as written.
+func marshalJSON(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic("BUG: cannot marshal a payload: " + err.Error())
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
