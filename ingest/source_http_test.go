@@ -389,3 +389,28 @@ func BenchmarkHTTPChunkedIngest(b *testing.B) {
 	stop()
 	srv.kill()
 }
+
+func TestHTTPUserinfo(t *testing.T) {
+	streamLeakCheck(t)
+	auth := make(chan string, 1)
+	srv := newStreamTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, _ := r.BasicAuth()
+		auth <- u + ":" + p
+		httpTestFlush(w, "in\n")
+		<-r.Context().Done()
+	}))
+	cfg := streamTestCfg("http", "http://deploy%24app:s3cr%40t@"+srv.addr+"/api/logstream")
+	cfg.Name = ""
+	h, _ := newHTTPTestSource(t, cfg)
+	if strings.Contains(h.Name(), "s3cr") {
+		t.Fatalf("name %q shows the password", h.Name())
+	}
+	e := newStreamTestEmitter()
+	stop := streamTestRun(t, h, e)
+	streamWaitLines(t, e, 1)
+	stop()
+	srv.kill()
+	if a := <-auth; a != "deploy$app:s3cr@t" {
+		t.Fatalf("basic auth %q", a)
+	}
+}

@@ -85,9 +85,23 @@ func NewWebSocket(cfg config.Stream, opt Options) (*WebSocket, error) {
 	for k, v := range cfg.Headers {
 		h.Set(k, v)
 	}
+	target := cfg.URL
+	if u.User != nil {
+		// WebSocket URLs may not carry credentials (RFC 6455 3); send them
+		// as basic auth, as a browser would, unless a header already does.
+		if h.Get("Authorization") == "" {
+			pass, _ := u.User.Password()
+			r := http.Request{Header: h}
+			r.SetBasicAuth(u.User.Username(), pass)
+		}
+		cu := *u
+		cu.User = nil
+		u = &cu
+		target = u.String()
+	}
 	w := &WebSocket{
 		name:       streamName(cfg),
-		url:        cfg.URL,
+		url:        target,
 		header:     h,
 		cfg:        cfg,
 		opt:        opt,

@@ -553,3 +553,31 @@ func BenchmarkWebSocketIngest(b *testing.B) {
 	stop()
 	srv.kill()
 }
+
+// TestWebSocketUserinfo: credentials in the URL become basic auth (a
+// WebSocket URL may not carry them) and stay out of the name.
+func TestWebSocketUserinfo(t *testing.T) {
+	streamLeakCheck(t)
+	var srv *streamTestServer
+	auth := make(chan string, 1)
+	srv = newStreamTestServer(t, wsTestHandler(&srv, func(c *websocket.Conn, r *http.Request) {
+		u, p, _ := r.BasicAuth()
+		auth <- u + ":" + p
+		_ = c.WriteMessage(websocket.TextMessage, []byte("in"))
+		wsTestDrain(c)
+	}))
+	cfg := streamTestCfg("websocket", "ws://deploy%24app:s3cr%40t@"+srv.addr+"/api/logstream")
+	cfg.Name = ""
+	w := newWSTestSource(t, cfg)
+	if strings.Contains(w.Name(), "s3cr") {
+		t.Fatalf("name %q shows the password", w.Name())
+	}
+	e := newStreamTestEmitter()
+	stop := streamTestRun(t, w, e)
+	streamWaitLines(t, e, 1)
+	stop()
+	srv.kill()
+	if a := <-auth; a != "deploy$app:s3cr@t" {
+		t.Fatalf("basic auth %q", a)
+	}
+}

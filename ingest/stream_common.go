@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -51,11 +52,17 @@ func streamIdle(cfg config.Stream) time.Duration {
 	return streamDefaultIdle
 }
 
+// streamName is the configured name, or "<type>:<url>" with any password
+// in the URL redacted, since the name goes into logs and alerts.
 func streamName(cfg config.Stream) string {
 	if cfg.Name != "" {
 		return cfg.Name
 	}
-	return cfg.Type + ":" + cfg.URL
+	u := cfg.URL
+	if pu, err := url.Parse(u); err == nil {
+		u = pu.Redacted()
+	}
+	return cfg.Type + ":" + u
 }
 
 func streamLogger(opt Options) *slog.Logger {
@@ -222,6 +229,7 @@ func newStreamRunner(name string, cfg config.Stream, log *slog.Logger, stats *St
 // connections. connect runs one connection to its end.
 func (r *streamRunner) run(ctx context.Context, connect func(ctx context.Context) streamResult) error {
 	for {
+		bytes0 := r.stats.Bytes.Load()
 		res := connect(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -233,6 +241,13 @@ func (r *streamRunner) run(ctx context.Context, connect func(ctx context.Context
 		if !res.connected.IsZero() {
 			lasted = time.Since(res.connected)
 		}
+		// A response the server ended cleanly after sending data (a
+		// long poll, a finite body) was a healthy connection: wait only
+		// the base delay before the next one.
+		healthy := res.err == nil && !res.connected.IsZero() && r.stats.Bytes.Load() > bytes0
+		if healthy {
+			lasted = max(lasted, time.Duration(math.MaxInt64))
+		}
 		d := r.bo.Next(lasted)
 		if res.retryAfter > d {
 			d = min(res.retryAfter, streamMaxRetryAfter)
@@ -242,18 +257,24 @@ func (r *streamRunner) run(ctx context.Context, connect func(ctx context.Context
 		}
 		r.stats.Reconnects.Add(1)
 		if ok, dropped := r.thr.allow(time.Now()); ok {
-			attrs := []any{"stream", r.name, "retry_in", d.Round(time.Millisecond), "connected_for", lasted.Round(time.Millisecond)}
+			attrs := []any{"stream", r.name, "retry_in", d.Round(time.Millisecond)}
+			if !res.connected.IsZero() {
+				attrs = append(attrs, "connected_for", time.Since(res.connected).Round(time.Millisecond))
+			}
 			if res.err != nil {
 				attrs = append(attrs, "err", res.err.Error())
 			}
 			if dropped > 0 {
 				attrs = append(attrs, "suppressed", dropped)
 			}
-			msg := "stream ended; reconnecting"
-			if res.connected.IsZero() {
-				msg = "stream connection failed; reconnecting"
+			switch {
+			case res.connected.IsZero():
+				r.log.Warn("stream connection failed; reconnecting", attrs...)
+			case res.err != nil:
+				r.log.Warn("stream broke; reconnecting", attrs...)
+			default:
+				r.log.Info("stream ended by the server; reconnecting", attrs...)
 			}
-			r.log.Warn(msg, attrs...)
 		}
 		t := time.NewTimer(d)
 		select {

@@ -354,3 +354,57 @@ func TestStreamRunnerFatal(t *testing.T) {
 		t.Fatalf("run = %v, want %v", err, boom)
 	}
 }
+
+// TestStreamRunnerBackoff: failures grow the delay; a connection the
+// server ended cleanly after sending data resets it.
+func TestStreamRunnerBackoff(t *testing.T) {
+	cfg := streamTestCfg("http", "http://x/")
+	cfg.ReconnectDelay = config.Duration(time.Microsecond)
+	stats := new(Stats)
+	r := newStreamRunner("x", cfg, slog.New(slog.DiscardHandler), stats)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var attempts []int
+	results := []streamResult{
+		{err: errors.New("refused")},
+		{err: errors.New("refused")},
+		{connected: time.Now(), err: errors.New("reset")}, // broke: still failing
+		{connected: time.Now()},                           // clean end with data: healthy
+		{connected: time.Now()},                           // clean end without data: not
+	}
+	i := 0
+	err := r.run(ctx, func(context.Context) streamResult {
+		attempts = append(attempts, r.bo.attempt)
+		if i == len(results) {
+			cancel()
+			return streamResult{}
+		}
+		res := results[i]
+		if i == 3 {
+			stats.Bytes.Add(10)
+		}
+		i++
+		return res
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(attempts) != "[0 1 2 3 1 2]" {
+		t.Fatalf("backoff attempts before each connect: %v", attempts)
+	}
+	if stats.Errors.Load() != 3 || stats.Reconnects.Load() != 5 {
+		t.Fatalf("errors %d reconnects %d", stats.Errors.Load(), stats.Reconnects.Load())
+	}
+}
+
+func TestStreamName(t *testing.T) {
+	f := func(cfg config.Stream, want string) {
+		t.Helper()
+		if got := streamName(cfg); got != want {
+			t.Fatalf("streamName = %q, want %q", got, want)
+		}
+	}
+	f(config.Stream{Name: "n", Type: "http", URL: "http://u:p@x/"}, "n")
+	f(config.Stream{Type: "http", URL: "http://x/a"}, "http:http://x/a")
+	f(config.Stream{Type: "websocket", URL: "wss://user:secret@x/a"}, "websocket:wss://user:xxxxx@x/a")
+}
