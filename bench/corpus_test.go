@@ -38,7 +38,7 @@ func testPools(t *testing.T) *loghubPools {
 func TestBenignLinesMatchNoDefaultRule(t *testing.T) {
 	p, naive := defaultNaive(t)
 	g := newGen(7, testPools(t))
-	for i := 0; i < 15000; i++ {
+	for i := 0; i < 8000; i++ {
 		line, kind := g.benign(nil)
 		if bytes.Count(line, []byte("\n")) != 1 || line[len(line)-1] != '\n' {
 			t.Fatalf("%s: not one line: %q", kind, line)
