@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type Options struct {
 	NaivePrefix Size   // bytes the naive baseline scans (for <= 64 rules; less for more)
 	Top         int    // rules listed in the per-rule table
 	NoExternal  bool   // skip grep and rg
+	CPUProfile  string // write a CPU profile of the whole run here
 }
 
 // DefaultOptions are the flags' defaults.
@@ -167,6 +169,17 @@ func Run(ctx context.Context, opt Options, stdout, stderr io.Writer) error {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
+	if opt.CPUProfile != "" {
+		f, err := os.Create(opt.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("cannot create --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cannot start the CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	return m.Run(ctx, &Env{Opt: opt, Stdout: stdout, Stderr: stderr})
 }
 
@@ -210,5 +223,6 @@ Modes:
 	f.Var(&opt.NaivePrefix, "naive-prefix", "bytes of the corpus the naive baseline scans for up to 64 rules, proportionally less for more; its rate is reported for the whole")
 	f.IntVar(&opt.Top, "top", opt.Top, "rules listed in the per-rule table")
 	f.BoolVar(&opt.NoExternal, "no-external", false, "skip grep and rg")
+	f.StringVar(&opt.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	return cmd
 }

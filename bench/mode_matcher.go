@@ -31,6 +31,7 @@ type MatcherReport struct {
 	GOARCH     string          `json:"goarch"`
 	NumCPU     int             `json:"num_cpu"`
 	GOMAXPROCS int             `json:"gomaxprocs"`
+	LoadAvg    string          `json:"loadavg,omitempty"` // /proc/loadavg at the start: other load skews figures
 	Runs       int             `json:"runs"`
 	Workers    int             `json:"workers"`
 	BlockSize  int             `json:"block_size"`
@@ -103,7 +104,7 @@ func runMatcherMode(ctx context.Context, env *Env) error {
 	read := time.Since(t0)
 	rep := &MatcherReport{
 		Mode: "matcher", GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Runs: env.Opt.Runs,
+		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Runs: env.Opt.Runs, LoadAvg: loadAvg(),
 		Workers: env.Opt.Workers, BlockSize: BlockSize,
 		Corpus: CorpusInfo{Path: path, Bytes: int64(len(data)), Lines: CountLines(data), Generated: gen, ReadSeconds: read.Seconds()},
 	}
@@ -347,6 +348,23 @@ func printHeader(w io.Writer, rep *MatcherReport) {
 		fmt.Fprintf(w, " (seed %d, %.2f%% planted incident lines, %d loghub systems)", g.Seed, 100*float64(g.IncidentLines)/float64(max(g.Lines, 1)), len(g.LoghubSystems))
 	}
 	fmt.Fprintf(w, "; read into memory in %.2f s, not counted below\n", c.ReadSeconds)
+	if rep.LoadAvg != "" {
+		fmt.Fprintf(w, "load average at start: %s (other processes on these CPUs skew every figure; compare ratios)\n", rep.LoadAvg)
+	}
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages where the system
+// tells them (Linux), else "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func printRuleSet(w io.Writer, rep *MatcherReport, rs *RuleSetReport, top int) {
