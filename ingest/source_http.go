@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/tinywatcher/tinywatcher/config"
 )
@@ -56,6 +58,9 @@ type HTTP struct {
 	azure      bool
 	heartbeats atomic.Uint64
 	logEvery   time.Duration // tests: the reconnect log interval when > 0
+	// proxy picks the HTTP proxy for a target (from HTTPS_PROXY,
+	// HTTP_PROXY and NO_PROXY; never for loopback targets); nil URL: none.
+	proxy func(*url.URL) (*url.URL, error)
 }
 
 // NewHTTP checks cfg and returns the source; it does not connect.
@@ -102,6 +107,7 @@ func NewHTTP(cfg config.Stream, opt Options) (*HTTP, error) {
 	if cfg.Body != "" {
 		h.body = []byte(cfg.Body)
 	}
+	h.proxy = httpproxy.FromEnvironment().ProxyFunc()
 	h.hc = &fasthttp.HostClient{
 		Addr:      net.JoinHostPort(u.Hostname(), port),
 		IsTLS:     u.Scheme == "https",
@@ -200,13 +206,35 @@ func (s *httpSession) run(ctx context.Context) (res streamResult) {
 	}()
 	// Dial runs on this goroutine, inside Do: every connection is new.
 	h.hc.Dial = func(addr string) (net.Conn, error) {
+		var proxy *url.URL
+		if h.proxy != nil {
+			var err error
+			if proxy, err = h.proxy(&url.URL{Scheme: h.u.Scheme, Host: addr}); err != nil {
+				return nil, fmt.Errorf("bad proxy setting: %w", err)
+			}
+		}
+		dialAddr := addr
+		if proxy != nil {
+			if proxy.Scheme != "http" {
+				return nil, fmt.Errorf("proxy %s: only http:// proxies are supported", proxy.Redacted())
+			}
+			dialAddr = proxy.Host
+			if proxy.Port() == "" {
+				dialAddr = net.JoinHostPort(proxy.Hostname(), "80")
+			}
+		}
 		d := net.Dialer{Timeout: streamDialTimeout}
-		c, err := d.DialContext(ctx, "tcp", addr)
+		c, err := d.DialContext(ctx, "tcp", dialAddr)
 		if err != nil {
 			return nil, err
 		}
 		raw = c
 		stop = context.AfterFunc(ctx, func() { c.Close() })
+		if proxy != nil {
+			if err := httpConnect(c, proxy, addr); err != nil {
+				return nil, err
+			}
+		}
 		return &streamConn{Conn: c, idle: h.idle}, nil
 	}
 
@@ -390,6 +418,40 @@ func (o *httpOnceReader) Read(p []byte) (int, error) {
 		return n, io.EOF
 	}
 	return n, err
+}
+
+// httpConnect opens a tunnel to target through an HTTP proxy with CONNECT
+// (for http:// targets too, so a streamed body is never held by the proxy).
+func httpConnect(c net.Conn, proxy *url.URL, target string) error {
+	if err := c.SetDeadline(time.Now().Add(streamDialTimeout)); err != nil {
+		return err
+	}
+	req := "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n"
+	if u := proxy.User; u != nil {
+		pass, _ := u.Password()
+		req += "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pass)) + "\r\n"
+	}
+	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
+		return fmt.Errorf("proxy %s: %w", proxy.Host, err)
+	}
+	// Read the answer byte by byte up to its blank line, so no byte of the
+	// tunnel is read ahead.
+	var head []byte
+	one := make([]byte, 1)
+	for !bytes.HasSuffix(head, []byte("\r\n\r\n")) && !bytes.HasSuffix(head, []byte("\n\n")) {
+		if len(head) > 16<<10 {
+			return fmt.Errorf("proxy %s: answer too long", proxy.Host)
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			return fmt.Errorf("proxy %s: %w", proxy.Host, err)
+		}
+		head = append(head, one[0])
+	}
+	status, _, _ := bytes.Cut(head, []byte("\n"))
+	if f := strings.Fields(string(status)); len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") || f[1] != "200" {
+		return fmt.Errorf("proxy %s refused CONNECT %s: %q", proxy.Host, target, streamSnippetOf(bytes.TrimSpace(status)))
+	}
+	return c.SetDeadline(time.Time{})
 }
 
 func httpError(err error, idle time.Duration) error {

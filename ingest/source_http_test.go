@@ -1,16 +1,20 @@
 package ingest
 
 import (
+	"bufio"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -412,5 +416,84 @@ func TestHTTPUserinfo(t *testing.T) {
 	srv.kill()
 	if a := <-auth; a != "deploy$app:s3cr@t" {
 		t.Fatalf("basic auth %q", a)
+	}
+}
+
+// httpTestProxy is a CONNECT proxy on loopback that sends every tunnel to
+// backend, whatever the target; it answers 407 without the right
+// Proxy-Authorization.
+func httpTestProxy(t *testing.T, backend string, targets chan<- string) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				targets <- req.Method + " " + req.Host
+				if req.Header.Get("Proxy-Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("px:pw")) {
+					io.WriteString(c, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+					return
+				}
+				b, err := net.Dial("tcp", backend)
+				if err != nil {
+					return
+				}
+				defer b.Close()
+				io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+				go func() {
+					io.Copy(b, br)
+					b.Close()
+				}()
+				io.Copy(c, b)
+			}()
+		}
+	}()
+	return ln
+}
+
+func TestHTTPProxy(t *testing.T) {
+	streamLeakCheck(t)
+	srv := newStreamTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpTestFlush(w, "through "+r.Host+"\n")
+		<-r.Context().Done()
+	}))
+	targets := make(chan string, 8)
+	ln := httpTestProxy(t, srv.addr, targets)
+	defer ln.Close()
+	h, log := newHTTPTestSource(t, streamTestCfg("http", "http://logs.example.invalid/stream"))
+	h.logEvery = time.Nanosecond
+	proxyURL := "http://bad:creds@" + ln.Addr().String()
+	var mu sync.Mutex
+	h.proxy = func(u *url.URL) (*url.URL, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		pu, err := url.Parse(proxyURL)
+		proxyURL = "http://px:pw@" + ln.Addr().String() // right from the second try
+		return pu, err
+	}
+	e := newStreamTestEmitter()
+	stop := streamTestRun(t, h, e)
+	got := streamWaitLines(t, e, 1)
+	stop()
+	srv.kill()
+	if got[0] != "through logs.example.invalid" {
+		t.Fatalf("got %q", got)
+	}
+	if a, b := <-targets, <-targets; a != "CONNECT logs.example.invalid:80" || b != a {
+		t.Fatalf("proxy saw %q, %q", a, b)
+	}
+	if !strings.Contains(log.String(), "407") {
+		t.Fatalf("refused CONNECT not logged:\n%s", log.String())
 	}
 }
