@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tinywatcher/tinywatcher/match"
 )
@@ -50,11 +51,15 @@ func DefaultOptions() Options {
 	}
 }
 
-// Mode is one kind of measurement, chosen with --mode.
+// Mode is one kind of measurement, chosen with --mode. A mode lives in its
+// own file (mode_<name>.go) and registers itself from init.
 type Mode struct {
 	Name string
 	Help string // one line for `bench --help`
 	Run  func(ctx context.Context, env *Env) error
+	// Flags, if set, adds the mode's own flags to the command; name them
+	// with the mode as prefix (--e2e-sources) so modes cannot clash.
+	Flags func(fs *pflag.FlagSet)
 }
 
 var (
@@ -71,6 +76,12 @@ func RegisterMode(m Mode) {
 		panic("BUG: bench mode " + m.Name + " registered twice")
 	}
 	modes[m.Name] = m
+}
+
+func modeByName(name string) Mode {
+	modesMu.Lock()
+	defer modesMu.Unlock()
+	return modes[name]
 }
 
 func modeNames() []string {
@@ -157,10 +168,8 @@ func (e *Env) RuleSets() ([]RuleSet, error) {
 
 // Run runs the mode named in opt.
 func Run(ctx context.Context, opt Options, stdout, stderr io.Writer) error {
-	modesMu.Lock()
-	m, ok := modes[opt.Mode]
-	modesMu.Unlock()
-	if !ok {
+	m := modeByName(opt.Mode)
+	if m.Run == nil {
 		return fmt.Errorf("unknown --mode %q: want one of %s", opt.Mode, strings.Join(modeNames(), ", "))
 	}
 	if opt.Runs < 1 {
@@ -188,7 +197,7 @@ func NewCommand() *cobra.Command {
 	opt := DefaultOptions()
 	var help strings.Builder
 	for _, n := range modeNames() {
-		fmt.Fprintf(&help, "  %-10s %s\n", n, modes[n].Help)
+		fmt.Fprintf(&help, "  %-10s %s\n", n, modeByName(n).Help)
 	}
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -224,5 +233,10 @@ Modes:
 	f.IntVar(&opt.Top, "top", opt.Top, "rules listed in the per-rule table")
 	f.BoolVar(&opt.NoExternal, "no-external", false, "skip grep and rg")
 	f.StringVar(&opt.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	for _, n := range modeNames() {
+		if m := modeByName(n); m.Flags != nil {
+			m.Flags(f)
+		}
+	}
 	return cmd
 }

@@ -2,11 +2,15 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func TestCommandSmoke(t *testing.T) {
@@ -95,4 +99,33 @@ func TestSplitBlocks(t *testing.T) {
 	f("abcdef\ng\n", 4, "abcdef\n", "g\n")
 	f("a\nbcdefgh", 4, "a\n", "bcdefgh")
 	f("ab\ncd\n", 3, "ab\n", "cd\n")
+}
+
+func TestRegisterMode(t *testing.T) {
+	var word string
+	RegisterMode(Mode{
+		Name:  "zz-test",
+		Help:  "test mode",
+		Flags: func(fs *pflag.FlagSet) { fs.StringVar(&word, "zz-test-word", "", "a word") },
+		Run: func(_ context.Context, env *Env) error {
+			fmt.Fprintf(env.Stdout, "word=%s workers=%d", word, env.Opt.Workers)
+			return nil
+		},
+	})
+	cmd := NewCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"--mode", "zz-test", "--zz-test-word", "hi", "--workers", "3"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "word=hi workers=3" {
+		t.Fatalf("got %q", out.String())
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("registering a mode twice did not panic")
+		}
+	}()
+	RegisterMode(Mode{Name: "zz-test"})
 }
