@@ -2,8 +2,12 @@ package match
 
 import (
 	"bytes"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/wasilibs/go-re2"
 )
 
 var benchSink int
@@ -58,33 +62,131 @@ func BenchmarkScan(b *testing.B) {
 	b.Run("quiet/many1000/naive", func(b *testing.B) { benchScan(b, ManyRules(1000), true, true, 64<<10) })
 }
 
-// BenchmarkScanParallel runs one Matcher per goroutine (b.RunParallel),
-// as the engine's workers do.
-func BenchmarkScanParallel(b *testing.B) {
+// perRuleRE2 is the "go-re2 rule by rule" baseline: every rule compiled
+// alone with go-re2 and tried on every line.
+type perRuleRE2 struct {
+	res   []*re2.Regexp
+	rules Bits
+}
+
+func newPerRuleRE2(tb testing.TB, p *Program) *perRuleRE2 {
+	s := &perRuleRE2{rules: NewBits(p.NumRules())}
+	for i := range p.NumRules() {
+		e, err := RuleExpr(p.Rule(i))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.res = append(s.res, re2.MustCompile(e))
+	}
+	return s
+}
+
+func (s *perRuleRE2) Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)) error {
+	for len(block) > 0 {
+		line := block
+		if i := bytes.IndexByte(block, '\n'); i >= 0 {
+			line, block = block[:i], block[i+1:]
+		} else {
+			block = nil
+		}
+		s.rules.Reset()
+		for i, re := range s.res {
+			if (mask == nil || mask.Has(i)) && re.Match(line) {
+				s.rules.Set(i)
+			}
+		}
+		if !s.rules.Empty() {
+			fn(line, s.rules)
+		}
+	}
+	return nil
+}
+
+// BenchmarkScanBaselines: the go-re2 rule-by-rule baseline (quiet corpus,
+// default rules) and plain newline framing (the memory-speed bound).
+func BenchmarkScanBaselines(b *testing.B) {
 	corpus := mixedCorpus(b, 4<<20, true)
 	blocks := splitBlocks(corpus, 64<<10)
-	p, err := Compile(DefaultRules())
-	if err != nil {
-		b.Fatal(err)
-	}
-	var mu sync.Mutex
-	b.SetBytes(int64(len(blocks[0])))
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		mu.Lock()
-		m, err := p.NewMatcher()
-		mu.Unlock()
+	b.Run("re2-per-rule", func(b *testing.B) {
+		p, err := Compile(DefaultRules())
 		if err != nil {
-			b.Error(err)
-			return
+			b.Fatal(err)
 		}
-		i := 0
-		for pb.Next() {
-			m.Scan(blocks[i%len(blocks)], nil, func([]byte, Bits) {})
-			i++
+		s := newPerRuleRE2(b, p)
+		b.SetBytes(int64(len(corpus)))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, blk := range blocks {
+				s.Scan(blk, nil, func([]byte, Bits) {})
+			}
 		}
 	})
+	b.Run("framing", func(b *testing.B) {
+		b.SetBytes(int64(len(corpus)))
+		n := 0
+		for b.Loop() {
+			for _, blk := range blocks {
+				for len(blk) > 0 {
+					i := bytes.IndexByte(blk, '\n')
+					if i < 0 {
+						break
+					}
+					n++
+					blk = blk[i+1:]
+				}
+			}
+		}
+		benchSink += n
+	})
+}
+
+// BenchmarkScanWorkers: W goroutines, each with its own Matcher, share the
+// blocks of the corpus; MB/s is the total throughput, as the engine's
+// worker pool would see it.
+func BenchmarkScanWorkers(b *testing.B) {
+	for _, rs := range []struct {
+		name  string
+		rules []Rule
+	}{{"default", DefaultRules()}, {"many1000", ManyRules(1000)}} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/workers=%d", rs.name, workers), func(b *testing.B) {
+				corpus := mixedCorpus(b, 4<<20, true)
+				blocks := splitBlocks(corpus, 64<<10)
+				p, err := Compile(rs.rules)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ms := make([]*Matcher, workers)
+				for i := range ms {
+					if ms[i], err = p.NewMatcher(); err != nil {
+						b.Fatal(err)
+					}
+					for _, blk := range blocks[:4] { // warm up lazily compiled rules
+						ms[i].Scan(blk, nil, func([]byte, Bits) {})
+					}
+				}
+				b.SetBytes(int64(len(corpus)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					var next atomic.Int64
+					var wg sync.WaitGroup
+					for _, m := range ms {
+						wg.Go(func() {
+							for {
+								i := int(next.Add(1)) - 1
+								if i >= len(blocks) {
+									return
+								}
+								m.Scan(blocks[i], nil, func([]byte, Bits) {})
+							}
+						})
+					}
+					wg.Wait()
+				}
+			})
+		}
+	}
 }
 
 // BenchmarkScanNoMatch scans a block in which no line matches: it must not
