@@ -60,3 +60,9 @@ type Partial struct {
 
 func (e *Partial) Error() string { return e.Err.Error() }
 func (e *Partial) Unwrap() error { return e.Err }
+
+// DestinationFunc adapts a function to a Destination.
+type DestinationFunc func(ctx context.Context, batch []Alert) error
+
+// Send calls f.
+func (f DestinationFunc) Send(ctx context.Context, batch []Alert) error { return f(ctx, batch) }

@@ -190,11 +190,15 @@ func (d *Dispatcher) Enqueue(a Alert) {
 		d.opt.Logger.Error("BUG: alert for unknown destination", "alert", a.AlertName)
 		return
 	}
+	q.mu.Lock()
+	// Checked under q.mu: an alert that passes was queued before the
+	// sender's last take (which happens after closed is set), so it is
+	// sent or counted as abandoned, never left behind.
 	if d.closed.Load() {
+		q.mu.Unlock()
 		q.dropped.Add(1)
 		return
 	}
-	q.mu.Lock()
 	q.moveOverflowLocked(d.opt.QueueSize)
 	if len(q.buf) < d.opt.QueueSize {
 		q.buf = append(q.buf, a)

@@ -534,3 +534,39 @@ func TestQueueIndependentOfFailedDestination(t *testing.T) {
 		t.Fatalf("hole after Close: %+v", st)
 	}
 }
+
+// TestConcurrentEnqueueAndClose: under -race, alerts enqueued from several
+// goroutines while Close runs are each either sent or counted as dropped.
+func TestConcurrentEnqueueAndClose(t *testing.T) {
+	a, b := &fakeDest{}, &fakeDest{}
+	d := NewDispatcher(map[string]Destination{"a": a, "b": b}, Options{QueueSize: 10000, BatchSize: 7, Logger: quietLogger()})
+	var wg sync.WaitGroup
+	const per = 1000
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range per {
+				d.Enqueue(alertN([]string{"a", "b"}[g%2], "r", i))
+			}
+		})
+	}
+	wg.Go(func() { mustClose(t, d) })
+	wg.Wait()
+	for name, f := range map[string]*fakeDest{"a": a, "b": b} {
+		st := d.Stats()[name]
+		if st.Sent+st.Dropped != 2*per || st.Sent != uint64(len(f.accepted())) || st.QueueLen != 0 || st.Abandoned != 0 {
+			t.Errorf("%s: %+v, %d delivered", name, st, len(f.accepted()))
+		}
+	}
+}
+
+func BenchmarkEnqueue(b *testing.B) {
+	d := NewDispatcher(map[string]Destination{"a": DestinationFunc(func(context.Context, []Alert) error { return nil })},
+		Options{QueueSize: 4096, Logger: quietLogger()})
+	a := alertN("a", "r", 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Enqueue(a)
+	}
+	b.StopTimer()
+	d.Close(context.Background())
+}
