@@ -73,6 +73,14 @@ func TestCommandSmoke(t *testing.T) {
 		t.Fatalf("--corpus: %d lines, %d matching; want 4, 2", rep.Corpus.Lines, rep.RuleSets[0].MatchLines)
 	}
 
+	// An empty file is measured without dividing by zero.
+	empty := filepath.Join(t.TempDir(), "empty.log")
+	os.WriteFile(empty, nil, 0o644)
+	js, _ = run("--json", "--rules", "default", "--corpus", empty)
+	if err := json.Unmarshal([]byte(js), &MatcherReport{}); err != nil {
+		t.Fatalf("empty corpus: %v\n%s", err, js)
+	}
+
 	cmd := NewCommand()
 	cmd.SetArgs([]string{"--mode", "nope"})
 	cmd.SetOut(&bytes.Buffer{})

@@ -316,7 +316,7 @@ func benchRuleSet(ctx context.Context, env *Env, set RuleSet, path string, data 
 			continue
 		}
 		for _, b := range rs.Runners {
-			if a.Name != b.Name && !(b.Kind == "matcher" && b.Workers > a.Workers) {
+			if a.Name != b.Name && b.MBPerSec > 0 && !(b.Kind == "matcher" && b.Workers > a.Workers) {
 				rs.Ratios[a.Name+" / "+b.Name] = a.MBPerSec / b.MBPerSec
 			}
 		}
