@@ -481,8 +481,13 @@ func TestTracingSpans(t *testing.T) {
 func TestQueueIndependentOfFailedDestination(t *testing.T) {
 	blocked := make(chan struct{})
 	var stuck atomic.Int32
+	arrived := make(chan struct{}, 1)
 	blackHole := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stuck.Add(1)
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
 		select {
 		case <-blocked:
 		case <-r.Context().Done():
@@ -518,6 +523,7 @@ func TestQueueIndependentOfFailedDestination(t *testing.T) {
 		d.Enqueue(alertN("fast", "r", i))
 		<-got // the fast destination delivers while the other hangs
 	}
+	<-arrived // the black hole holds its first batch
 	st := d.Stats()
 	if st["fast"].Sent != n || st["fast"].Dropped != 0 {
 		t.Fatalf("fast: %+v", st["fast"])
