@@ -107,9 +107,10 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// run searches corpus once and returns the number of matching lines and
-// the wall time, including process start and pattern compilation.
-func (x *externalRun) run(ctx context.Context, corpus string) (int64, time.Duration, error) {
+// run searches corpus once and returns the number of matching lines, the
+// wall time (including process start and pattern compilation) and the
+// child's CPU time.
+func (x *externalRun) run(ctx context.Context, corpus string) (int64, time.Duration, time.Duration, error) {
 	var out lineCounter
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, x.path, x.ext.Args(x.patterns, corpus)...)
@@ -119,6 +120,10 @@ func (x *externalRun) run(ctx context.Context, corpus string) (int64, time.Durat
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
+	var cpu time.Duration
+	if ps := cmd.ProcessState; ps != nil {
+		cpu = ps.UserTime() + ps.SystemTime()
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 && stderr.Len() == 0 {
 		err = nil // no line matched
@@ -128,7 +133,7 @@ func (x *externalRun) run(ctx context.Context, corpus string) (int64, time.Durat
 		if len(msg) > 300 {
 			msg = msg[:300] + "…"
 		}
-		return 0, wall, fmt.Errorf("%s: %w: %s", x.ext.Name, err, msg)
+		return 0, wall, cpu, fmt.Errorf("%s: %w: %s", x.ext.Name, err, msg)
 	}
-	return out.n, wall, nil
+	return out.n, wall, cpu, nil
 }

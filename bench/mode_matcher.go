@@ -64,13 +64,18 @@ type RuleSetReport struct {
 
 // RunnerReport is one runner's medians over the runs.
 type RunnerReport struct {
-	Name          string      `json:"name"`
-	Kind          string      `json:"kind"` // matcher, naive or external
-	Workers       int         `json:"workers,omitempty"`
-	Bytes         int64       `json:"bytes"` // scanned per run
-	Lines         int64       `json:"lines"`
-	Seconds       []float64   `json:"seconds"`
-	MedianSeconds float64     `json:"median_seconds"`
+	Name          string    `json:"name"`
+	Kind          string    `json:"kind"` // matcher, naive or external
+	Workers       int       `json:"workers,omitempty"`
+	Bytes         int64     `json:"bytes"` // scanned per run
+	Lines         int64     `json:"lines"`
+	Seconds       []float64 `json:"seconds"`
+	MedianSeconds float64   `json:"median_seconds"`
+	CPUSeconds    []float64 `json:"cpu_seconds,omitempty"` // CPU time (user + system) per run, where measured
+	// Cores is median CPU time over median wall time: how many CPUs the
+	// runner actually got. Below its worker count on an idle machine it
+	// means waiting; on a busy one, other processes.
+	Cores         float64     `json:"cores,omitempty"`
 	MBPerSec      float64     `json:"mb_per_sec"` // 10^6 bytes per second
 	LinesPerSec   float64     `json:"lines_per_sec"`
 	AllocsPerLine *float64    `json:"allocs_per_line,omitempty"` // median heap allocations / lines; nil for external tools
@@ -147,8 +152,8 @@ func naivePrefixFor(opt Size, nrules int) int {
 
 type timedRunner struct {
 	rep     RunnerReport
-	measure func() (time.Duration, uint64, ScanResult, error) // one run
-	ours    bool                                              // result has per-rule counts
+	measure func() (wall, cpu time.Duration, mallocs uint64, res ScanResult, err error) // one run
+	ours    bool                                                                        // result has per-rule counts
 	results []ScanResult
 	mallocs []uint64
 }
@@ -186,9 +191,9 @@ func benchRuleSet(ctx context.Context, env *Env, set RuleSet, path string, data 
 		return &timedRunner{
 			rep:  RunnerReport{Name: name, Kind: kind, Workers: len(scanners), Bytes: nbytes, Lines: nlines},
 			ours: true,
-			measure: func() (time.Duration, uint64, ScanResult, error) {
+			measure: func() (time.Duration, time.Duration, uint64, ScanResult, error) {
 				m, err := MeasureScan(blocks, scanners, nr)
-				return m.Wall, m.Mallocs, m.Result, err
+				return m.Wall, m.CPU, m.Mallocs, m.Result, err
 			},
 		}
 	}
@@ -222,9 +227,9 @@ func benchRuleSet(ctx context.Context, env *Env, set RuleSet, path string, data 
 				r.rep.Skipped = why
 			} else {
 				r.rep.Note = "whole process: start-up, pattern compilation, reading the file"
-				r.measure = func() (time.Duration, uint64, ScanResult, error) {
-					n, wall, err := x.run(ctx, path)
-					return wall, 0, ScanResult{MatchLines: n}, err
+				r.measure = func() (time.Duration, time.Duration, uint64, ScanResult, error) {
+					n, wall, cpu, err := x.run(ctx, path)
+					return wall, cpu, 0, ScanResult{MatchLines: n}, err
 				}
 			}
 			runners = append(runners, r)
@@ -241,15 +246,18 @@ func benchRuleSet(ctx context.Context, env *Env, set RuleSet, path string, data 
 				return nil, err
 			}
 			env.Logf("rules=%s run %d/%d: %s", set.Name, run, opt.Runs, r.rep.Name)
-			wall, mallocs, res, err := r.measure()
+			wall, cpu, mallocs, res, err := r.measure()
 			if err != nil {
 				// A runner that fails once is reported as failed, not with
 				// the runs that happened to succeed.
 				r.rep.Skipped = fmt.Sprintf("failed in run %d: %v", run, err)
-				r.rep.Seconds, r.results, r.mallocs, r.measure = nil, nil, nil, nil
+				r.rep.Seconds, r.rep.CPUSeconds, r.results, r.mallocs, r.measure = nil, nil, nil, nil, nil
 				continue
 			}
 			r.rep.Seconds = append(r.rep.Seconds, wall.Seconds())
+			if cpu > 0 {
+				r.rep.CPUSeconds = append(r.rep.CPUSeconds, cpu.Seconds())
+			}
 			r.mallocs = append(r.mallocs, mallocs)
 			r.results = append(r.results, res)
 		}
@@ -260,6 +268,9 @@ func benchRuleSet(ctx context.Context, env *Env, set RuleSet, path string, data 
 			continue
 		}
 		r.rep.MedianSeconds = median(r.rep.Seconds)
+		if len(r.rep.CPUSeconds) == len(r.rep.Seconds) {
+			r.rep.Cores = median(r.rep.CPUSeconds) / r.rep.MedianSeconds
+		}
 		r.rep.MBPerSec = float64(r.rep.Bytes) / 1e6 / r.rep.MedianSeconds
 		r.rep.LinesPerSec = float64(r.rep.Lines) / r.rep.MedianSeconds
 		r.rep.MatchLines = r.results[0].MatchLines
@@ -381,7 +392,7 @@ func printRuleSet(w io.Writer, rep *MatcherReport, rs *RuleSetReport, top int) {
 		}
 	}
 	short := map[string]string{"naive (regexp)": "vs naive", "rg -f": "vs rg", "grep -E -f": "vs grep", "tinywatcher x1": "vs x1"}
-	rows := [][]string{{"runner", "MB/s", "lines/s", "allocs/line", "match-lines"}}
+	rows := [][]string{{"runner", "MB/s", "lines/s", "cores", "allocs/line", "match-lines"}}
 	for _, c := range cols {
 		rows[0] = append(rows[0], short[c])
 	}
@@ -398,7 +409,11 @@ func printRuleSet(w io.Writer, rep *MatcherReport, rs *RuleSetReport, top int) {
 		if r.Kind == "naive" && r.Lines < rep.Corpus.Lines {
 			ml += " (prefix)"
 		}
-		row := []string{r.Name, strconv.FormatFloat(r.MBPerSec, 'f', 1, 64), commas(int64(r.LinesPerSec)), allocs, ml}
+		cores := "-"
+		if r.Cores > 0 {
+			cores = strconv.FormatFloat(r.Cores, 'f', 2, 64)
+		}
+		row := []string{r.Name, strconv.FormatFloat(r.MBPerSec, 'f', 1, 64), commas(int64(r.LinesPerSec)), cores, allocs, ml}
 		for _, c := range cols {
 			if c == r.Name {
 				row = append(row, "-")

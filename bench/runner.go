@@ -141,7 +141,8 @@ func ScanBlocks(blocks [][]byte, scanners []Scanner, nrules int) (ScanResult, er
 // Measurement is one timed scan.
 type Measurement struct {
 	Wall    time.Duration
-	Mallocs uint64 // heap allocations during the scan, all goroutines
+	CPU     time.Duration // process CPU time (user + system) during the scan; 0 where not measured
+	Mallocs uint64        // heap allocations during the scan, all goroutines
 	Result  ScanResult
 }
 
@@ -152,11 +153,13 @@ func MeasureScan(blocks [][]byte, scanners []Scanner, nrules int) (Measurement, 
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	cpu0 := processCPU()
 	start := time.Now()
 	res, err := ScanBlocks(blocks, scanners, nrules)
 	wall := time.Since(start)
+	cpu := processCPU() - cpu0
 	runtime.ReadMemStats(&m1)
-	return Measurement{Wall: wall, Mallocs: m1.Mallocs - m0.Mallocs, Result: res}, err
+	return Measurement{Wall: wall, CPU: cpu, Mallocs: m1.Mallocs - m0.Mallocs, Result: res}, err
 }
 
 // RuleCount is one rule's number of matching lines.
