@@ -27,7 +27,12 @@ type Alert struct {
 // Send is called from one goroutine per destination, never concurrently for
 // one destination. It returns nil when the service accepted the batch; an
 // error wrapping a *RetryAfter when the service asked to wait; any other
-// error is retried with backoff, and a Permanent one is not retried.
+// error is retried with backoff, and a Permanent one is not retried; a
+// Partial one says how many alerts of the batch went out before it.
+//
+// The dispatcher reuses batch after Send returns: Send must not keep it.
+// Send must return soon after ctx is done (the dispatcher's per-send
+// timeout and Close depend on it).
 type Destination interface {
 	Send(ctx context.Context, batch []Alert) error
 }

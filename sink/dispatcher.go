@@ -95,7 +95,7 @@ type queue struct {
 	dest Destination
 
 	mu      sync.Mutex
-	buf     []Alert
+	buf     ring
 	over    map[string]*overflow // rule -> alerts that did not fit
 	overOrd []string             // rules of over, oldest first
 
@@ -151,7 +151,7 @@ func NewDispatcher(dests map[string]Destination, opt Options) *Dispatcher {
 		q := &queue{
 			name:    name,
 			dest:    dest,
-			buf:     make([]Alert, 0, min(opt.QueueSize, 64)),
+			buf:     ring{limit: opt.QueueSize},
 			over:    make(map[string]*overflow),
 			hasWork: make(chan struct{}, 1),
 			failLog: throttle{interval: opt.LogInterval},
@@ -199,10 +199,8 @@ func (d *Dispatcher) Enqueue(a Alert) {
 		q.dropped.Add(1)
 		return
 	}
-	q.moveOverflowLocked(d.opt.QueueSize)
-	if len(q.buf) < d.opt.QueueSize {
-		q.buf = append(q.buf, a)
-	} else {
+	q.moveOverflowLocked()
+	if !q.buf.push(a) {
 		q.dropped.Add(1)
 		o := q.over[a.Rule]
 		if o == nil {
@@ -213,7 +211,7 @@ func (d *Dispatcher) Enqueue(a Alert) {
 		o.n++
 		o.last = a
 	}
-	q.qlen.Store(int64(len(q.buf)))
+	q.qlen.Store(int64(q.buf.len()))
 	q.mu.Unlock()
 	select {
 	case q.hasWork <- struct{}{}:
@@ -223,8 +221,8 @@ func (d *Dispatcher) Enqueue(a Alert) {
 
 // moveOverflowLocked queues one summary alert per rule whose alerts did not
 // fit, while there is room.
-func (q *queue) moveOverflowLocked(size int) {
-	for len(q.overOrd) > 0 && len(q.buf) < size {
+func (q *queue) moveOverflowLocked() {
+	for len(q.overOrd) > 0 && !q.buf.full() {
 		rule := q.overOrd[0]
 		o := q.over[rule]
 		q.overOrd[0] = ""
@@ -233,7 +231,7 @@ func (q *queue) moveOverflowLocked(size int) {
 		s := o.last
 		s.Line = strconv.FormatUint(o.n, 10) + " more alerts of rule " + rule + " were dropped while " + q.name + " was unreachable"
 		s.Suppressed = o.n
-		q.buf = append(q.buf, s)
+		q.buf.push(s)
 	}
 	if len(q.overOrd) == 0 && cap(q.overOrd) > 0 {
 		q.overOrd = nil
@@ -242,15 +240,12 @@ func (q *queue) moveOverflowLocked(size int) {
 
 // take moves up to max alerts into q.batch, which stays valid until the
 // next take.
-func (q *queue) take(max, size int) []Alert {
+func (q *queue) take(max int) []Alert {
+	clear(q.batch) // the previous batch's strings
 	q.mu.Lock()
-	n := min(len(q.buf), max)
-	q.batch = append(q.batch[:0], q.buf[:n]...)
-	m := copy(q.buf, q.buf[n:])
-	clear(q.buf[m:])
-	q.buf = q.buf[:m]
-	q.moveOverflowLocked(size)
-	q.qlen.Store(int64(len(q.buf)))
+	q.batch = q.buf.pop(q.batch[:0], max)
+	q.moveOverflowLocked()
+	q.qlen.Store(int64(q.buf.len()))
 	q.mu.Unlock()
 	return q.batch
 }
@@ -260,9 +255,7 @@ func (q *queue) len() int { return int(q.qlen.Load()) }
 // clearQueue empties the queue and returns how many alerts it held.
 func (q *queue) clearQueue() int {
 	q.mu.Lock()
-	n := len(q.buf)
-	clear(q.buf)
-	q.buf = q.buf[:0]
+	n := q.buf.reset()
 	q.qlen.Store(0)
 	q.mu.Unlock()
 	return n
@@ -297,7 +290,7 @@ func (d *Dispatcher) run(q *queue) {
 					break
 				}
 			}
-			batch := q.take(d.opt.BatchSize, d.opt.QueueSize)
+			batch := q.take(d.opt.BatchSize)
 			d.sendBatch(q, batch)
 			d.logDrops(q)
 		}
@@ -334,7 +327,7 @@ func (d *Dispatcher) flush(q *queue) {
 			d.logDrops(q)
 			return
 		}
-		batch := q.take(d.opt.BatchSize, d.opt.QueueSize)
+		batch := q.take(d.opt.BatchSize)
 		if len(batch) == 0 {
 			d.logDrops(q)
 			return
