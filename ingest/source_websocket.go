@@ -238,12 +238,19 @@ func (s *wsSession) run(ctx context.Context) (res streamResult) {
 	if s.lines != nil {
 		s.lines.reset()
 	}
-	// A polite close on cancel; the AfterFunc above then closes the socket.
-	stopClose := context.AfterFunc(ctx, func() {
-		_ = conn.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(100*time.Millisecond))
-	})
-	defer stopClose()
+	// From now on a cancel says goodbye with a close frame, then closes
+	// the socket, which ends the read below.
+	if stop() {
+		stop = context.AfterFunc(ctx, func() {
+			_ = conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(100*time.Millisecond))
+			conn.Close()
+		})
+	} else {
+		// Cancelled already: the socket is closed.
+		res.err = ctx.Err()
+		return res
+	}
 
 	// Keepalive: a ping every half idle timeout; the pong (like any byte)
 	// moves the read deadline on.

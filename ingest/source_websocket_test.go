@@ -339,7 +339,7 @@ func TestWebSocketCancel(t *testing.T) {
 	streamWaitLines(t, e, 1)
 	stop()
 	if err := <-closed; !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-		t.Logf("server saw %v (a close frame is best effort)", err)
+		t.Fatalf("server saw %v, want a normal close frame", err)
 	}
 	srv.kill()
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"go.uber.org/goleak"
 
 	"github.com/tinywatcher/tinywatcher/config"
@@ -407,4 +408,39 @@ func TestStreamName(t *testing.T) {
 	f(config.Stream{Name: "n", Type: "http", URL: "http://u:p@x/"}, "n")
 	f(config.Stream{Type: "http", URL: "http://x/a"}, "http:http://x/a")
 	f(config.Stream{Type: "websocket", URL: "wss://user:secret@x/a"}, "websocket:wss://user:xxxxx@x/a")
+}
+
+// TestStreamEmitterError: when the pipeline refuses a block, Run stops
+// with the error instead of reconnecting.
+func TestStreamEmitterError(t *testing.T) {
+	streamLeakCheck(t)
+	boom := errors.New("pipeline closed")
+	refuse := EmitterFunc(func(b *Block) error { PutBlock(b); return boom })
+	var srv *streamTestServer
+	srv = newStreamTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" {
+			wsTestHandler(&srv, func(c *websocket.Conn, r *http.Request) {
+				done := wsTestDrainAsync(c)
+				_ = c.WriteMessage(websocket.TextMessage, []byte("x"))
+				<-done
+			})(w, r)
+			return
+		}
+		httpTestFlush(w, "x\n")
+		<-r.Context().Done()
+	}))
+	ws, err := NewWebSocket(streamTestCfg("websocket", srv.url("ws", "/ws")), Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := NewHTTP(streamTestCfg("http", srv.url("http", "/")), Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []Source{ws, hs} {
+		if err := src.Run(context.Background(), refuse); !errors.Is(err, boom) {
+			t.Fatalf("%s: Run = %v, want %v", src.Name(), err, boom)
+		}
+	}
+	srv.kill()
 }
