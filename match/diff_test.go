@@ -283,3 +283,39 @@ func TestMatcherPerGoroutine(t *testing.T) {
 		}
 	}
 }
+
+// TestSetEvaluationFallback: with a tiny RE2 memory budget RE2 refuses
+// large sets (the Matcher splits them) and set evaluation may fail (DFA out
+// of memory; the Matcher redoes those lines rule by rule and counts it).
+// Either way it must agree with Naive. go-re2 v1.13.0 did not fail an
+// evaluation in our attempts, so the fallback itself may go unexercised.
+func TestSetEvaluationFallback(t *testing.T) {
+	defer func(old int) { setMaxMem = old }(setMaxMem)
+	setMaxMem = 1 << 16
+	var rules []Rule
+	for i := range 40 {
+		rules = append(rules, Rule{Name: fmt.Sprint("r", i), Pattern: fmt.Sprintf(`(?:alpha|beta)\w*[^x]{0,20}\s+item%d\b.*(?:end|stop)`, i%13)})
+	}
+	p, err := Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := p.NewMatcher()
+	if err != nil {
+		t.Skipf("RE2 refuses the sets under a tiny budget: %v", err)
+	}
+	n, _ := p.NewNaive()
+	var b bytes.Buffer
+	for i := range 30 {
+		fmt.Fprintf(&b, "alpha item%d beta2 item%d gamma item%d %s end\n", i%13, (i+7)%13, (i*3)%13, strings.Repeat("word ", 50))
+	}
+	diff(t, m, n, b.Bytes(), nil)
+	st := m.Stats()
+	t.Logf("%d sets, stats %+v", len(m.sets), st)
+	if len(m.sets) < 2 {
+		t.Errorf("sets were not split under a %d-byte budget", setMaxMem)
+	}
+	if st.SetFallbacks == 0 {
+		t.Logf("set evaluation did not fail under a %d-byte budget; fallback not exercised", setMaxMem)
+	}
+}

@@ -137,6 +137,10 @@ func (b *blockRE) findIndex(s []byte) []int {
 	return b.std.FindIndex(s)
 }
 
+// setMaxMem is the RE2 memory budget of a set (0: go-re2's default,
+// 128 MiB); tests lower it to force set evaluation errors.
+var setMaxMem int
+
 // perRuleMax is the largest number of rules to verify one by one on a
 // candidate line; above it a set evaluation is cheaper.
 const perRuleMax = 3
@@ -210,7 +214,7 @@ func (m *Matcher) addSets(rules []int) {
 	for i, r := range rules {
 		exprs[i] = m.p.exprs[r]
 	}
-	set, err := experimental.CompileSet(exprs)
+	set, err := experimental.CompileSetWithOptions(exprs, experimental.CompileOptions{MaxMem: setMaxMem})
 	if err != nil {
 		if len(rules) == 1 {
 			return
