@@ -122,13 +122,23 @@ func timeOf(a *Alert, now func() time.Time) time.Time {
 
 // plainText is one alert as plain text for chat services:
 //
-//	[identity] rule (source): line (and N more)
+//	[identity] rule (source, host H, app A): line (and N more)
 //
 // The line is cut so that the whole text measures at most lineLimit.
 func plainText(a *Alert, identity string, lineLimit int, length lengthFunc) string {
 	head := "[" + identityOf(a, identity) + "] " + a.Rule
+	var where []string
 	if a.Source != "" {
-		head += " (" + a.Source + ")"
+		where = append(where, a.Source)
+	}
+	if a.Host != "" {
+		where = append(where, "host "+a.Host)
+	}
+	if a.App != "" {
+		where = append(where, "app "+a.App)
+	}
+	if len(where) > 0 {
+		head += " (" + strings.Join(where, ", ") + ")"
 	}
 	head += ": "
 	tail := andMore(a)
