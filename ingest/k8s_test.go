@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +227,58 @@ func TestK8sPodLogWebSocketResume(t *testing.T) {
 	<-queries
 	if q := <-queries; q.Get("sinceTime") != ts[cut-1].Truncate(time.Second).Format(time.RFC3339) {
 		t.Fatalf("sinceTime %q", q.Get("sinceTime"))
+	}
+}
+
+// TestK8sResumeProperty: for random logs (runs of equal timestamps,
+// several per second) cut at random places, any number of times, the
+// lines taken through reconnects with sinceTime are exactly the log.
+func TestK8sResumeProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	u, _ := url.Parse("https://k8s/api/v1/namespaces/d/pods/p/log?follow=true")
+	for iter := 0; iter < 2000; iter++ {
+		n := 1 + rng.IntN(60)
+		ts := make([]time.Time, n)
+		cur := base
+		for i := range ts {
+			if i > 0 && rng.IntN(3) > 0 {
+				cur = cur.Add(time.Duration(rng.IntN(700)) * time.Millisecond)
+			}
+			ts[i] = cur
+		}
+		var k k8sTracker
+		var got []string
+		pos := 0 // the kubelet's stream: lines from since, cut at random
+		for round := 0; pos < n && round < 10; round++ {
+			q, _ := url.ParseQuery(k.query(u))
+			var since time.Time
+			if s := q.Get("sinceTime"); s != "" {
+				since, _ = time.Parse(time.RFC3339, s)
+			}
+			k.reconnect()
+			start := 0
+			for start < n && ts[start].Before(since) {
+				start++
+			}
+			stopAt := n
+			if round < 9 {
+				stopAt = start + rng.IntN(n-start+1)
+			}
+			for i := start; i < stopAt; i++ {
+				msg, keep := k.line([]byte(ts[i].Format(time.RFC3339Nano) + " m" + strconv.Itoa(i)))
+				if keep {
+					got = append(got, string(msg))
+				}
+			}
+			pos = max(pos, stopAt)
+		}
+		var want []string
+		for i := 0; i < pos; i++ {
+			want = append(want, "m"+strconv.Itoa(i))
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("iteration %d: got %v, want %v", iter, got, want)
+		}
 	}
 }
