@@ -98,6 +98,12 @@ func (e *Email) sendSMTP(ctx context.Context, msg []byte) (err error) {
 		return smtpErr(ctx, err)
 	}
 	defer c.Close()
+	// RFC 5321 wants our name in EHLO; net/smtp would say "localhost".
+	if h, err := os.Hostname(); err == nil && h != "" && !strings.ContainsAny(h, " \r\n") {
+		if err := c.Hello(h); err != nil {
+			return smtpErr(ctx, err)
+		}
+	}
 	if ok, _ := c.Extension("STARTTLS"); ok && port != "465" {
 		if err := c.StartTLS(cfg); err != nil {
 			return smtpErr(ctx, fmt.Errorf("STARTTLS: %w", err))
