@@ -279,6 +279,7 @@ func (s *httpSession) run(ctx context.Context) (res streamResult) {
 	}
 	res.connected = time.Now()
 	streamLogger(h.opt).Debug("stream connected", "stream", h.name, "status", resp.StatusCode())
+	s.r.connected()
 
 	mode := httpPlain
 	if ct := resp.Header.ContentType(); len(ct) >= 17 && strings.EqualFold(string(ct[:17]), "text/event-stream") {

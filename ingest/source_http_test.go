@@ -187,7 +187,7 @@ func TestHTTPNon2xx(t *testing.T) {
 		t.Fatalf("Errors = %d, want 2", n)
 	}
 	out := log.String()
-	for _, want := range []string{"status 503", "over capacity", "status 401", "who are you"} {
+	for _, want := range []string{"status 503", "over capacity", "status 401", "who are you", "stream connected again", "after_failures=2"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("log lacks %q:\n%.3000s", want, out)
 		}

@@ -149,6 +149,7 @@ func (w *WebSocket) Run(ctx context.Context, out Emitter) error {
 		s.lines = &streamLines{max: maxLine + 64}
 	}
 	r := newStreamRunner(w.name, w.cfg, streamLogger(w.opt), w.stats)
+	s.r = r
 	err := r.run(ctx, s.run)
 	if ferr := f.Flush(); err == nil && ferr != nil && ctx.Err() == nil {
 		err = ferr
@@ -159,6 +160,7 @@ func (w *WebSocket) Run(ctx context.Context, out Emitter) error {
 // wsSession is the per-source state a connection works with.
 type wsSession struct {
 	w     *WebSocket
+	r     *streamRunner
 	f     *Framer
 	em    *streamEmitter
 	lines *streamLines // set for Azure and Kubernetes: lines one by one
@@ -232,6 +234,7 @@ func (s *wsSession) run(ctx context.Context) (res streamResult) {
 	}
 	res.connected = time.Now()
 	streamLogger(w.opt).Debug("stream connected", "stream", w.name)
+	s.r.connected()
 	if w.k8s {
 		s.k8s.reconnect()
 	}

@@ -204,11 +204,13 @@ type streamResult struct {
 
 // streamRunner is the reconnect loop of one stream source.
 type streamRunner struct {
-	name  string
-	log   *slog.Logger
-	stats *Stats
-	bo    Backoff
-	thr   streamThrottle
+	name     string
+	log      *slog.Logger
+	stats    *Stats
+	bo       Backoff
+	thr      streamThrottle
+	upThr    streamThrottle
+	attempts int // connections that failed or broke since the last good one
 }
 
 func newStreamRunner(name string, cfg config.Stream, log *slog.Logger, stats *Stats) *streamRunner {
@@ -222,7 +224,25 @@ func newStreamRunner(name string, cfg config.Stream, log *slog.Logger, stats *St
 		stats: stats,
 		bo:    Backoff{Base: base},
 		thr:   streamThrottle{interval: streamLogInterval},
+		upThr: streamThrottle{interval: streamLogInterval},
 	}
+}
+
+// connected is called by a session as soon as its connection is up (the
+// upgrade or response headers arrived): after failures it logs that the
+// stream is back.
+func (r *streamRunner) connected() {
+	if r.attempts == 0 {
+		return
+	}
+	if ok, dropped := r.upThr.allow(time.Now()); ok {
+		attrs := []any{"stream", r.name, "after_failures", r.attempts}
+		if dropped > 0 {
+			attrs = append(attrs, "suppressed", dropped)
+		}
+		r.log.Info("stream connected again", attrs...)
+	}
+	r.attempts = 0
 }
 
 // run calls connect until ctx is cancelled, waiting the backoff between
@@ -254,6 +274,7 @@ func (r *streamRunner) run(ctx context.Context, connect func(ctx context.Context
 		}
 		if res.err != nil {
 			r.stats.Errors.Add(1)
+			r.attempts++
 		}
 		r.stats.Reconnects.Add(1)
 		if ok, dropped := r.thr.allow(time.Now()); ok {
