@@ -83,6 +83,9 @@ type File struct {
 	// onOpen, when set (by tests), is called each time a file is opened,
 	// with the offset reading starts at.
 	onOpen func(off int64)
+	// noEvents, set by tests, makes the source rely on polling alone, as
+	// on a file system that sends no events.
+	noEvents bool
 }
 
 // FilePollInterval is how often a followed file is checked for growth and
@@ -209,9 +212,13 @@ func (f *File) follow(ctx context.Context, out Emitter) error {
 	defer t.fr.Close()
 	defer t.closeFile()
 
-	w, err := fileWatchStart(abs, false, nil)
+	w, err := &fileWatch{c: make(chan struct{})}, error(nil)
+	if !f.noEvents {
+		w, err = fileWatchStart(abs, false, nil)
+	}
 	defer w.stop()
-	if err != nil {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// A missing directory is watched once it exists (retry).
 		f.log.Warn("file events unavailable; polling the file instead", "interval", f.poll, "err", err)
 	}
 	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
@@ -508,6 +515,9 @@ func (h *fileWatchHub) addLocked(dir string) error {
 // retry watches the subscription's directory again if its watch was lost
 // (the directory was removed or did not exist); called at every poll.
 func (s *fileWatch) retry() {
+	if s.dir == "" {
+		return // not subscribed
+	}
 	h := &fileHub
 	h.opMu.Lock()
 	h.addLocked(s.dir)
@@ -516,6 +526,9 @@ func (s *fileWatch) retry() {
 
 // stop ends the subscription. The channel is not closed.
 func (s *fileWatch) stop() {
+	if s.dir == "" {
+		return
+	}
 	h := &fileHub
 	h.opMu.Lock()
 	defer h.opMu.Unlock()

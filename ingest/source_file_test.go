@@ -96,6 +96,12 @@ type fileRun struct {
 // fileStart runs a File on path with short poll and grace periods.
 func fileStart(t *testing.T, path string, opt Options) *fileRun {
 	t.Helper()
+	return fileStartWith(t, path, opt, nil)
+}
+
+// fileStartWith is fileStart with a chance to adjust the source first.
+func fileStartWith(t *testing.T, path string, opt Options, adjust func(*File)) *fileRun {
+	t.Helper()
 	if opt.Logger == nil && testing.Verbose() {
 		opt.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -103,6 +109,9 @@ func fileStart(t *testing.T, path string, opt Options) *fileRun {
 	r.src.poll = 20 * time.Millisecond
 	r.src.grace = 150 * time.Millisecond
 	r.src.onOpen = func(off int64) { r.opened <- off }
+	if adjust != nil {
+		adjust(r.src)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- r.src.Run(ctx, r.c) }()
@@ -282,6 +291,23 @@ func TestFileRenameRotation(t *testing.T) {
 	fileWaitLines(t, r.c, append(want, want3...))
 }
 
+func TestFilePollOnly(t *testing.T) {
+	fileNoLeaks(t)
+	// Without file-system events, polling finds growth and rotation.
+	path := filepath.Join(t.TempDir(), "app.log")
+	os.WriteFile(path, []byte("old\n"), 0o644)
+	r := fileStartWith(t, path, Options{}, func(f *File) { f.noEvents = true })
+	r.waitOpen(t)
+	text, want := fileLines("polled", 100)
+	fileAppend(t, path, text)
+	fileWaitLines(t, r.c, want)
+	os.Rename(path, path+".1")
+	fileAppend(t, path+".1", "late\n")
+	text2, want2 := fileLines("after rotation", 10)
+	fileAppend(t, path, text2)
+	fileWaitLines(t, r.c, append(append(want, "late"), want2...))
+}
+
 func TestFileCopyTruncate(t *testing.T) {
 	fileNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "app.log")
@@ -375,75 +401,54 @@ func TestFileCancel(t *testing.T) {
 	}
 }
 
-func TestExpandGlobs(t *testing.T) {
-	dir := t.TempDir()
-	for _, n := range []string{"a.log", "b.log", "c.txt", "sub/d.log"} {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
-		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+// BenchmarkFileReplay reads a 64 MiB log file through the file source.
+func BenchmarkFileReplay(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.log")
+	in := framerBenchInput(false)
+	var data []byte
+	for len(data) < 64<<20 {
+		data = append(data, in...)
 	}
-	os.Mkdir(filepath.Join(dir, "dir.log"), 0o755)
-	j := func(n string) string { return filepath.Join(dir, n) }
-	// f expands patterns and checks the paths and the unmatched globs.
-	f := func(patterns, wantPaths, wantUnmatched []string) {
-		t.Helper()
-		paths, unmatched, err := ExpandGlobs(patterns)
-		if err != nil {
-			t.Fatalf("ExpandGlobs(%q): %v", patterns, err)
-		}
-		if !slices.Equal(paths, wantPaths) || !slices.Equal(unmatched, wantUnmatched) {
-			t.Fatalf("ExpandGlobs(%q) = %q, %q; want %q, %q", patterns, paths, unmatched, wantPaths, wantUnmatched)
-		}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
 	}
-	f(nil, nil, nil)
-	f([]string{j("*.log")}, []string{j("a.log"), j("b.log")}, nil)
-	f([]string{j("?.*")}, []string{j("a.log"), j("b.log"), j("c.txt")}, nil)
-	f([]string{j("[ab].log"), j("a.log"), j("*/*.log")}, []string{j("a.log"), j("b.log"), j("sub/d.log")}, nil)
-	f([]string{j("*.nope"), j("missing.log")}, []string{j("missing.log")}, []string{j("*.nope")})
-
-	bad := func(patterns []string, wantErr string) {
-		t.Helper()
-		if _, _, err := ExpandGlobs(patterns); err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Fatalf("ExpandGlobs(%q) error %v, want %q", patterns, err, wantErr)
+	var lines int
+	out := EmitterFunc(func(blk *Block) error { lines += blk.Lines; PutBlock(blk); return nil })
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := NewFile(path, Options{Replay: true}).Run(context.Background(), out); err != nil {
+			b.Fatal(err)
 		}
 	}
-	bad([]string{j("[a.log")}, "bad glob")
-	bad([]string{j("dir.log")}, "is a directory")
+	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
 }
 
-func TestGlobWatcher(t *testing.T) {
-	fileNoLeaks(t)
-	dir := t.TempDir()
-	j := func(n string) string { return filepath.Join(dir, n) }
-	os.WriteFile(j("a.log"), nil, 0o644)
-	patterns := []string{j("*.log"), j("plain.log")}
-	paths, _, _ := ExpandGlobs(patterns)
-	g := NewGlobWatcher(patterns, paths)
-	if fresh := g.Check(); len(fresh) != 0 {
-		t.Fatalf("known files reported: %q", fresh)
-	}
-	os.WriteFile(j("b.log"), nil, 0o644)
-	os.Mkdir(j("d.log"), 0o755)
-	if fresh := g.Check(); !slices.Equal(fresh, []string{j("b.log")}) {
-		t.Fatalf("Check = %q", fresh)
-	}
-
-	var mu sync.Mutex
-	var got []string
+// BenchmarkFileFollowLatency measures the time from a line's write to its
+// block reaching the emitter while following (ns/op is that latency).
+func BenchmarkFileFollowLatency(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "follow.log")
+	os.WriteFile(path, nil, 0o644)
+	got := make(chan struct{}, 1)
+	src := NewFile(path, Options{})
+	opened := make(chan int64, 1)
+	src.onOpen = func(off int64) { opened <- off }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		// A long interval: the new file must be found through the event.
-		done <- g.Run(ctx, time.Hour, func(p string) { mu.Lock(); got = append(got, p); mu.Unlock() })
+		done <- src.Run(ctx, EmitterFunc(func(blk *Block) error { PutBlock(blk); got <- struct{}{}; return nil }))
 	}()
-	time.Sleep(50 * time.Millisecond) // not an assertion: lets Run subscribe
-	os.WriteFile(j("c.log"), nil, 0o644)
-	os.WriteFile(j("c.txt"), nil, 0o644)
-	fileWaitFor(t, "c.log to be reported", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 })
+	<-opened
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	line := []byte("2026-11-23T23:00:00Z ERROR something failed\n")
+	for b.Loop() {
+		w.Write(line)
+		<-got
+	}
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, []string{j("c.log")}) {
-		t.Fatalf("reported %q", got)
-	}
+	<-done
 }
