@@ -497,3 +497,42 @@ func TestHTTPProxy(t *testing.T) {
 		t.Fatalf("refused CONNECT not logged:\n%s", log.String())
 	}
 }
+
+// TestHTTPBodyUntilClose: a body without length nor chunking, ended by
+// closing the connection (HTTP/1.0 style), streams as it arrives.
+func TestHTTPBodyUntilClose(t *testing.T) {
+	streamLeakCheck(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	release := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst\nsec")
+				if i == 0 {
+					<-release
+				}
+				io.WriteString(c, "ond\nlast without newline")
+			}()
+		}
+	}()
+	h, _ := newHTTPTestSource(t, streamTestCfg("http", "http://"+ln.Addr().String()+"/"))
+	e := newStreamTestEmitter()
+	stop := streamTestRun(t, h, e)
+	streamWaitLines(t, e, 1) // "first" arrives before the body ends
+	close(release)
+	got := streamWaitLines(t, e, 4)
+	stop()
+	if strings.Join(got[:4], "|") != "first|second|last without newline|first" {
+		t.Fatalf("got %q", got)
+	}
+}
