@@ -536,3 +536,45 @@ func TestHTTPBodyUntilClose(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// BenchmarkHTTPSSEIngest: a loopback server writes b.N one-line events
+// with ids as text/event-stream; reports events per second.
+func BenchmarkHTTPSSEIngest(b *testing.B) {
+	var chunk strings.Builder
+	perChunk := 0
+	for chunk.Len() < 32<<10 {
+		fmt.Fprintf(&chunk, "id: %d\ndata: 2026-01-02T03:04:05.123Z INFO svc=api req=123456 path=/v1/items status=200\n\n", 1000000+perChunk)
+		perChunk++
+	}
+	ev := chunk.String()
+	evLen := len(ev) / perChunk
+	start := make(chan struct{})
+	srv := newStreamTestServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		httpTestFlush(w, "data: ready\n\n")
+		<-start
+		for left := b.N; left > 0; {
+			k := min(left, perChunk)
+			if !httpTestFlush(w, ev[:k*evLen]) {
+				return
+			}
+			left -= k
+		}
+		<-r.Context().Done()
+	}))
+	h, _ := newHTTPTestSource(b, streamTestCfg("http", srv.url("http", "/")))
+	e := &streamCountEmitter{want: int64(b.N) + 1, done: make(chan struct{})}
+	stop := streamTestRun(b, h, e)
+	for e.n.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	b.SetBytes(int64(evLen))
+	b.ReportAllocs()
+	b.ResetTimer()
+	close(start)
+	<-e.done
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	stop()
+	srv.kill()
+}
