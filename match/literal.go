@@ -219,14 +219,34 @@ func foldAll(ss []string, fold bool) []string {
 	return out
 }
 
+// reqCand is one requirement found in a concatenation.
+type reqCand struct {
+	req  []string
+	fold bool
+}
+
 func concatInfo(subs []*syntax.Regexp) litInfo {
+	li, _ := concatCandidates(subs)
+	return li
+}
+
+// concatCandidates returns the concatenation's info and every requirement
+// found along it (each of which holds for every match, since every part
+// of a concatenation matches).
+func concatCandidates(subs []*syntax.Regexp) (litInfo, []reqCand) {
 	var (
+		cands    []reqCand
 		best     []string
 		bestFold bool
 		bestSc   = -1
 	)
 	consider := func(req []string, fold bool) {
-		if sc := reqScore(req, fold); sc > bestSc {
+		sc := reqScore(req, fold)
+		if sc < 0 {
+			return
+		}
+		cands = append(cands, reqCand{req, fold})
+		if sc > bestSc {
 			best, bestFold, bestSc = req, fold, sc
 		}
 	}
@@ -254,13 +274,13 @@ func concatInfo(subs []*syntax.Regexp) litInfo {
 		}
 	}
 	if allExact {
-		return litInfo{exact: cur, fold: curFold}
+		return litInfo{exact: cur, fold: curFold}, nil
 	}
 	consider(cur, curFold)
 	if bestSc < 0 {
-		return litInfo{}
+		return litInfo{}, nil
 	}
-	return litInfo{req: best, fold: bestFold}
+	return litInfo{req: best, fold: bestFold}, cands
 }
 
 func alternateInfo(subs []*syntax.Regexp) litInfo {
@@ -301,8 +321,10 @@ func alternateInfo(subs []*syntax.Regexp) litInfo {
 
 // ruleLiterals returns the prefilter literals of a parsed rule, or ok=false
 // when the rule has no usable requirement (a residual rule). exact reports
-// that the rule is the single literal itself: a hit is a match.
-func ruleLiterals(re *syntax.Regexp) (lits []string, fold, exact, ok bool) {
+// that the rule is the single literal itself: a hit is a match. extra are
+// further requirements of a top-level concatenation (all of them hold in a
+// matching line, on top of lits): a cheap per-line check before RE2.
+func ruleLiterals(re *syntax.Regexp) (lits []string, fold, exact, ok bool, extra []reqCand) {
 	re = re.Simplify()
 	for re.Op == syntax.OpCapture {
 		re = re.Sub[0]
@@ -310,15 +332,27 @@ func ruleLiterals(re *syntax.Regexp) (lits []string, fold, exact, ok bool) {
 	li := literalsOf(re)
 	req, has := li.reqSet()
 	if !has || reqScore(req, li.fold) < 0 {
-		return nil, false, false, false
+		return nil, false, false, false, nil
 	}
 	for _, s := range req {
 		if len(s) < minLitLen {
-			return nil, false, false, false
+			return nil, false, false, false, nil
 		}
 	}
 	exact = re.Op == syntax.OpLiteral && len(req) == 1 && li.exact != nil && len(li.exact) == 1
-	return req, li.fold, exact, true
+	if re.Op == syntax.OpConcat {
+		_, cands := concatCandidates(re.Sub)
+		for _, c := range cands {
+			if c.fold == li.fold && slices.Equal(c.req, req) {
+				continue
+			}
+			extra = append(extra, c)
+			if len(extra) == 3 {
+				break
+			}
+		}
+	}
+	return req, li.fold, exact, true, extra
 }
 
 // lineLocal rewrites a parsed rule so that, run over a block of many lines,

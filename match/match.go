@@ -37,6 +37,47 @@ type Program struct {
 	exact    Bits  // rules whose literal hit is a match
 	residual Bits  // rules without literals: found by a block scan
 	resIdx   []int // the residual rules, in order
+	// extra are further literal requirements per rule, checked on a
+	// candidate line before RE2 (see ruleLiterals).
+	extra [][]reqLits
+}
+
+// reqLits is a set of literals one of which occurs in every matching line.
+type reqLits struct {
+	lits [][]byte // lower case when fold
+	fold bool
+}
+
+// in reports whether one of the literals occurs in line.
+func (r *reqLits) in(line []byte) bool {
+	for _, l := range r.lits {
+		if r.fold {
+			if indexFold(line, l) >= 0 {
+				return true
+			}
+		} else if bytes.Contains(line, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// indexFold is bytes.Index with ASCII case folding; lower is lower case.
+func indexFold(s, lower []byte) int {
+	if len(lower) == 0 {
+		return 0
+	}
+	c0 := lower[0]
+	c1 := c0
+	if 'a' <= c0 && c0 <= 'z' {
+		c1 = c0 - 'a' + 'A'
+	}
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if (s[i] == c0 || s[i] == c1) && equalFold(s[i:], lower) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Compile validates every rule and builds the program. Errors name the
@@ -48,6 +89,7 @@ func Compile(rules []Rule) (*Program, error) {
 		ls:    newLitScanner(),
 	}
 	p.exact = NewBits(len(rules))
+	p.extra = make([][]reqLits, len(rules))
 	p.residual = NewBits(len(rules))
 	index := map[string]int{}
 	for i, r := range rules {
@@ -60,7 +102,7 @@ func Compile(rules []Rule) (*Program, error) {
 		if err != nil {
 			return nil, fmt.Errorf("BUG: rule %q: %w", r.Name, err)
 		}
-		lits, fold, exact, ok := ruleLiterals(re)
+		lits, fold, exact, ok, extra := ruleLiterals(re)
 		if !ok {
 			p.residual.Set(i)
 			p.resIdx = append(p.resIdx, i)
@@ -70,6 +112,13 @@ func Compile(rules []Rule) (*Program, error) {
 			}
 			if exact {
 				p.exact.Set(i)
+			}
+			for _, c := range extra {
+				rs := reqLits{fold: c.fold}
+				for _, l := range c.req {
+					rs.lits = append(rs.lits, []byte(l))
+				}
+				p.extra[i] = append(p.extra[i], rs)
 			}
 		}
 		// Parse again: Simplify in ruleLiterals may share nodes.
@@ -137,6 +186,12 @@ func (b *blockRE) findIndex(s []byte) []int {
 	return b.std.FindIndex(s)
 }
 
+// setChunk is the most rules in one go-re2 set. A candidate line is
+// evaluated only by the sets holding one of its candidate rules; small sets
+// keep that evaluation cheap with 1,000+ rules (neighbouring rules, which
+// tend to share literals, share a set).
+const setChunk = 64
+
 // setMaxMem is the RE2 memory budget of a set (0: go-re2's default,
 // 128 MiB); tests lower it to force set evaluation errors.
 var setMaxMem int
@@ -194,7 +249,11 @@ func (p *Program) NewMatcher() (*Matcher, error) {
 			setRules = append(setRules, i)
 		}
 	}
-	m.addSets(setRules)
+	for len(setRules) > 0 {
+		k := min(len(setRules), setChunk)
+		m.addSets(setRules[:k])
+		setRules = setRules[k:]
+	}
 
 	if len(p.resIdx) > 0 {
 		if err := m.addResidual(p.resIdx); err != nil {
@@ -536,6 +595,23 @@ func (m *Matcher) line(line []byte, lit []uint64, resHit bool, fn func([]byte, B
 			res.Set(r)
 			ver[r>>6] &^= 1 << (uint(r) & 63)
 			nver--
+		}
+	}
+	if nver > 0 {
+		// Rules with further required literals absent from the line are
+		// dropped before any RE2 work.
+		for w, v := range ver {
+			for v != 0 {
+				r := w<<6 + bits.TrailingZeros64(v)
+				v &= v - 1
+				for k := range p.extra[r] {
+					if !p.extra[r][k].in(line) {
+						ver[w] &^= 1 << (uint(r) & 63)
+						nver--
+						break
+					}
+				}
+			}
 		}
 	}
 	if nver > 0 {
