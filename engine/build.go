@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tinywatcher/tinywatcher/config"
 	"github.com/tinywatcher/tinywatcher/ingest"
@@ -66,4 +68,19 @@ func BuildDestinations(cfg *config.Config, opt sink.DestOptions) (map[string]sin
 		dests[name] = d
 	}
 	return dests, nil
+}
+
+// GlobDiscovery is an Options.Discover hook that follows the files created
+// while running that match a glob of inputs.files, reading each from its
+// beginning (it is new). known are the paths followed from the start.
+func GlobDiscovery(cfg *config.Config, known []string, opt ingest.Options, interval time.Duration) func(context.Context, func(ingest.Source, *ingest.Stats)) {
+	return func(ctx context.Context, add func(ingest.Source, *ingest.Stats)) {
+		w := ingest.NewGlobWatcher(cfg.Inputs.Files, known)
+		_ = w.Run(ctx, interval, func(path string) {
+			o := opt
+			o.FromStart = true
+			o.Stats = new(ingest.Stats)
+			add(ingest.NewFile(path, o), o.Stats)
+		})
+	}
 }

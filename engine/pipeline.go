@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/panjf2000/ants/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tinywatcher/tinywatcher/config"
 	"github.com/tinywatcher/tinywatcher/ingest"
@@ -35,16 +37,24 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Dispatcher receives the alerts. Required.
 	Dispatcher *sink.Dispatcher
+	// Discover, when set, runs beside the sources until ctx ends and calls
+	// add for every source it finds while running (files created later
+	// that match an inputs.files glob). Not used in replay mode.
+	Discover func(ctx context.Context, add func(ingest.Source, *ingest.Stats))
 }
 
 // Pipeline runs sources through the matcher into rule state and dispatch.
 type Pipeline struct {
-	cfg     *config.Config
-	opt     Options
-	prog    *match.Program
-	rules   []ruleMeta
+	cfg   *config.Config
+	opt   Options
+	prog  *match.Program
+	rules []ruleMeta
+	queue *runQueue
+
+	mu      sync.Mutex // guards sources, errs
 	sources []*sourceRun
-	queue   *runQueue
+	errs    []error
+	srcs    sync.WaitGroup // running sources
 
 	inflight sync.WaitGroup // blocks pushed and not yet scanned
 	stats    Stats
@@ -67,6 +77,7 @@ type sourceRun struct {
 	ring      *ring
 	mask      match.Bits
 	scheduled atomic.Bool
+	attrs     metric.ObserveOption // its metric attributes, built once
 }
 
 // Stats are pipeline counters, safe to read at any time.
@@ -118,10 +129,43 @@ func New(cfg *config.Config, sources []ingest.Source, stats []*ingest.Stats, opt
 	}
 	p.prog = prog
 	for i, src := range sources {
-		st := stats[i]
-		p.sources = append(p.sources, &sourceRun{src: src, stats: st, ring: newRing(opt.Ring), mask: SourceMask(cfg.Rules, src.Kind(), src.Name())})
+		p.sources = append(p.sources, p.newSourceRun(src, stats[i]))
 	}
 	return p, nil
+}
+
+func (p *Pipeline) newSourceRun(src ingest.Source, st *ingest.Stats) *sourceRun {
+	if st == nil {
+		st = new(ingest.Stats)
+	}
+	return &sourceRun{
+		src:   src,
+		stats: st,
+		ring:  newRing(p.opt.Ring),
+		mask:  SourceMask(p.cfg.Rules, src.Kind(), src.Name()),
+		attrs: metric.WithAttributes(attribute.String("source", src.Name()), attribute.String("kind", src.Kind().String())),
+	}
+}
+
+// start runs s in its own goroutine until ctx ends (or s finishes).
+func (p *Pipeline) start(ctx, pushCtx context.Context, s *sourceRun) {
+	p.srcs.Add(1)
+	go func() {
+		defer p.srcs.Done()
+		if err := s.src.Run(ctx, p.emitter(pushCtx, s)); err != nil && ctx.Err() == nil {
+			p.opt.Logger.Error("source stopped", "source", s.src.Name(), "err", err)
+			p.mu.Lock()
+			p.errs = append(p.errs, fmt.Errorf("source %s: %w", s.src.Name(), err))
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// snapshot returns the sources running now.
+func (p *Pipeline) snapshot() []*sourceRun {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*sourceRun(nil), p.sources...)
 }
 
 // Program is the compiled rule program.
@@ -168,19 +212,27 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	// that blocks already read still get matched during shutdown.
 	pushCtx, cancelPush := context.WithCancel(context.Background())
 	defer cancelPush()
-	var srcs sync.WaitGroup
-	errs := make(chan error, len(p.sources))
-	for _, s := range p.sources {
-		srcs.Add(1)
-		go func() {
-			defer srcs.Done()
-			if err := s.src.Run(ctx, p.emitter(pushCtx, s)); err != nil && ctx.Err() == nil {
-				p.opt.Logger.Error("source stopped", "source", s.src.Name(), "err", err)
-				errs <- fmt.Errorf("source %s: %w", s.src.Name(), err)
-			}
-		}()
+	for _, s := range p.snapshot() {
+		p.start(ctx, pushCtx, s)
 	}
-	srcs.Wait()
+	if p.opt.Discover != nil && !p.opt.Replay {
+		var discover sync.WaitGroup
+		discover.Add(1)
+		go func() {
+			defer discover.Done()
+			p.opt.Discover(ctx, func(src ingest.Source, st *ingest.Stats) {
+				s := p.newSourceRun(src, st)
+				p.mu.Lock()
+				p.sources = append(p.sources, s)
+				p.mu.Unlock()
+				p.opt.Logger.Info("new source", "source", src.Name())
+				p.start(ctx, pushCtx, s)
+			})
+		}()
+		// Discovery ends with ctx; only then is the set of sources final.
+		discover.Wait()
+	}
+	p.srcs.Wait()
 	drained := make(chan struct{})
 	go func() { p.inflight.Wait(); close(drained) }()
 	timer := time.NewTimer(p.opt.DrainTimeout)
@@ -198,12 +250,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.opt.Dispatcher.Close(flushCtx); err != nil {
 		p.opt.Logger.Warn("shutdown: alerts not flushed in time", "err", err)
 	}
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	return errors.Join(all...)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return errors.Join(p.errs...)
 }
 
 func (p *Pipeline) emitter(ctx context.Context, s *sourceRun) ingest.Emitter {

@@ -62,17 +62,13 @@ func (p *Pipeline) RegisterMetrics(meter metric.Meter, disp *sink.Dispatcher) (m
 	}
 	// Attribute sets are built once: a callback must not allocate them per
 	// collection for every source and rule.
-	srcAttrs := make([]metric.ObserveOption, len(p.sources))
-	for i, s := range p.sources {
-		srcAttrs[i] = metric.WithAttributes(attribute.String("source", s.src.Name()), attribute.String("kind", s.src.Kind().String()))
-	}
 	ruleAttrs := make([]metric.ObserveOption, len(p.rules))
 	for i := range p.rules {
 		ruleAttrs[i] = metric.WithAttributes(attribute.String("rule", p.rules[i].name))
 	}
 	return meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		for i, s := range p.sources {
-			a := srcAttrs[i]
+		for _, s := range p.snapshot() {
+			a := s.attrs
 			o.ObserveInt64(lines, int64(s.stats.Lines.Load()), a)
 			o.ObserveInt64(bytes, int64(s.stats.Bytes.Load()), a)
 			o.ObserveInt64(oversized, int64(s.stats.Oversized.Load()), a)

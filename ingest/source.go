@@ -119,6 +119,10 @@ type Options struct {
 	// Replay makes file sources read from the beginning and return once
 	// they reach the end, instead of following from the end.
 	Replay bool
+	// FromStart makes a following file source read a file that exists at
+	// start from its beginning instead of its end: for files found by a
+	// glob while running, which are new.
+	FromStart bool
 	// Logger receives connection events and throttled bad-input reports.
 	Logger *slog.Logger
 	// Stats receives the source's counters; a nil Stats is allocated.

@@ -81,7 +81,18 @@ func runWatch(ctx context.Context, g *globalFlags, f *watchFlags) error {
 		}
 	}()
 	disp := sink.NewDispatcher(dests, sink.Options{Logger: log, TracerProvider: tel.TracerProvider})
-	p, err := engine.New(cfg, srcs, stats, engine.Options{Logger: log, Replay: f.replay, Dispatcher: disp})
+	var known []string
+	for _, s := range srcs {
+		if s.Kind() == ingest.KindFile {
+			known = append(known, s.Name())
+		}
+	}
+	p, err := engine.New(cfg, srcs, stats, engine.Options{
+		Logger:     log,
+		Replay:     f.replay,
+		Dispatcher: disp,
+		Discover:   engine.GlobDiscovery(cfg, known, srcOpt, 0),
+	})
 	if err != nil {
 		_ = disp.Close(context.Background())
 		return configError(err)
