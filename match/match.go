@@ -67,15 +67,28 @@ func indexFold(s, lower []byte) int {
 	if len(lower) == 0 {
 		return 0
 	}
-	c0 := lower[0]
-	c1 := c0
+	c0, c1 := lower[0], lower[0]
 	if 'a' <= c0 && c0 <= 'z' {
 		c1 = c0 - 'a' + 'A'
 	}
-	for i := 0; i+len(lower) <= len(s); i++ {
-		if (s[i] == c0 || s[i] == c1) && equalFold(s[i:], lower) {
+	for i := 0; i+len(lower) <= len(s); {
+		j := bytes.IndexByte(s[i:], c0)
+		if c1 != c0 {
+			if k := bytes.IndexByte(s[i:], c1); k >= 0 && (j < 0 || k < j) {
+				j = k
+			}
+		}
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+len(lower) > len(s) {
+			return -1
+		}
+		if equalFold(s[i:], lower) {
 			return i
 		}
+		i++
 	}
 	return -1
 }
