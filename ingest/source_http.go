@@ -160,7 +160,7 @@ func (h *HTTP) Run(ctx context.Context, out Emitter) error {
 		r:     newStreamRunner(h.name, h.cfg, streamLogger(h.opt), h.stats),
 	}
 	if h.logEvery > 0 {
-		s.r.thr.interval = h.logEvery
+		s.r.thr.Interval = h.logEvery
 	}
 	err := s.r.run(ctx, s.run)
 	if ferr := f.Flush(); err == nil && ferr != nil && ctx.Err() == nil {

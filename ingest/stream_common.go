@@ -208,9 +208,9 @@ type streamRunner struct {
 	log      *slog.Logger
 	stats    *Stats
 	bo       Backoff
-	thr      streamThrottle
-	upThr    streamThrottle
-	attempts int // connections that failed or broke since the last good one
+	thr      Throttle // reconnect messages
+	upThr    Throttle // "connected again" messages
+	attempts int      // connections that failed or broke since the last good one
 }
 
 func newStreamRunner(name string, cfg config.Stream, log *slog.Logger, stats *Stats) *streamRunner {
@@ -223,8 +223,8 @@ func newStreamRunner(name string, cfg config.Stream, log *slog.Logger, stats *St
 		log:   log,
 		stats: stats,
 		bo:    Backoff{Base: base},
-		thr:   streamThrottle{interval: streamLogInterval},
-		upThr: streamThrottle{interval: streamLogInterval},
+		thr:   Throttle{Interval: streamLogInterval},
+		upThr: Throttle{Interval: streamLogInterval},
 	}
 }
 
@@ -235,7 +235,7 @@ func (r *streamRunner) connected() {
 	if r.attempts == 0 {
 		return
 	}
-	if ok, dropped := r.upThr.allow(time.Now()); ok {
+	if ok, dropped := r.upThr.Allow(time.Now()); ok {
 		attrs := []any{"stream", r.name, "after_failures", r.attempts}
 		if dropped > 0 {
 			attrs = append(attrs, "suppressed", dropped)
@@ -277,7 +277,7 @@ func (r *streamRunner) run(ctx context.Context, connect func(ctx context.Context
 			r.attempts++
 		}
 		r.stats.Reconnects.Add(1)
-		if ok, dropped := r.thr.allow(time.Now()); ok {
+		if ok, dropped := r.thr.Allow(time.Now()); ok {
 			attrs := []any{"stream", r.name, "retry_in", d.Round(time.Millisecond)}
 			if !res.connected.IsZero() {
 				attrs = append(attrs, "connected_for", time.Since(res.connected).Round(time.Millisecond))
@@ -305,27 +305,6 @@ func (r *streamRunner) run(ctx context.Context, connect func(ctx context.Context
 		case <-t.C:
 		}
 	}
-}
-
-// streamThrottle lets one message through per interval and counts the
-// others. Not safe for concurrent use.
-type streamThrottle struct {
-	interval time.Duration
-	last     time.Time
-	dropped  int
-}
-
-// allow reports whether to log now, and how many messages were dropped
-// since the last one logged.
-func (t *streamThrottle) allow(now time.Time) (bool, int) {
-	if !t.last.IsZero() && now.Sub(t.last) < t.interval {
-		t.dropped++
-		return false, 0
-	}
-	t.last = now
-	d := t.dropped
-	t.dropped = 0
-	return true, d
 }
 
 // streamRetryAfter reads a Retry-After header: seconds or an HTTP date.

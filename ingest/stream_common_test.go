@@ -221,25 +221,6 @@ func (b *streamLockedBuffer) String() string {
 	return b.b.String()
 }
 
-func TestStreamThrottle(t *testing.T) {
-	th := streamThrottle{interval: 10 * time.Second}
-	t0 := time.Unix(1000, 0)
-	f := func(at time.Duration, wantOK bool, wantDropped int) {
-		t.Helper()
-		ok, d := th.allow(t0.Add(at))
-		if ok != wantOK || d != wantDropped {
-			t.Fatalf("at %v: allow = %v, %d; want %v, %d", at, ok, d, wantOK, wantDropped)
-		}
-	}
-	f(0, true, 0)
-	f(time.Second, false, 0)
-	f(9*time.Second, false, 0)
-	f(10*time.Second, true, 2)
-	f(11*time.Second, false, 0)
-	f(30*time.Second, true, 1)
-	f(45*time.Second, true, 0)
-}
-
 func TestStreamRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	f := func(v string, want time.Duration) {
