@@ -7,4 +7,28 @@
 // not safe for concurrent use. Scan reports each matching line as a
 // sub-slice of the block (no copy) with the exact set of rules it matched;
 // both are valid only until the callback returns.
+//
+// Shortest use:
+//
+//	p, err := match.Compile(rules)   // once; errors name the rule
+//	m, err := p.NewMatcher()         // once per worker
+//	err = m.Scan(block, mask, func(line []byte, rules match.Bits) {
+//		rules.Each(func(i int) { alert(p.Rule(i), line) }) // copy line to keep it
+//	})
+//
+// How a block is scanned (see README.md for the design and measurements):
+//
+//  1. A literal prefilter finds, in one pass over the block, the lines
+//     holding a literal that some rule requires (required-literal analysis
+//     of each rule's syntax tree; a 4-byte-window hash probe per position).
+//  2. Rules with no usable literal ("residual" rules such as ^\d+$) run as
+//     one line-local RE2 program over the whole block.
+//  3. Each candidate line is checked for the rules' further required
+//     literals, then verified with RE2: rule by rule when few rules remain,
+//     else with go-re2 sets. Rules that are a plain literal need no RE2.
+//
+// Matching semantics are exactly those of Go's regexp applied to each line
+// (Naive is that reference), including invalid UTF-8, which RE2 would
+// treat differently: such lines are matched on a copy with each invalid
+// byte replaced by U+FFFD, as Go's regexp sees them.
 package match
