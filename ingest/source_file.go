@@ -35,13 +35,20 @@ import (
 //     on as soon as it reaches the end of the file, so latency is one event
 //     or one poll.
 //   - Rename rotation (logrotate `create`, rename then create): when the
-//     path names another file, the old file is read on, through the
-//     descriptor still open, until it has been quiet for a second after the
-//     new file was noticed; only then is the new file read, from its
-//     beginning. Lines written to the old file just before the rename, and
-//     even after it by a writer that has not reopened its log yet, are
-//     read, once and in order, before the new file's. (tail -F switches as
-//     soon as it notices the new file, and loses a writer's late lines.)
+//     path names another file, the new file is opened at once, but the old
+//     one is read on, through the descriptor still open, until it has been
+//     quiet (its size unchanged) for a second after the new file was
+//     noticed; only then is the new file read, from its beginning. Lines
+//     written to the old file just before the rename, and even after it by
+//     a writer that has not reopened its log yet, are read, once and in
+//     order, before the new file's. A path rotated again before the old
+//     file is finished queues each new file (up to 16 held open), so fast
+//     size-based rotation loses nothing either, as long as each file was
+//     at the path when the source looked (on its creation event, or at a
+//     poll). (tail -F switches as soon
+//     as it notices the new file, losing a writer's late lines, and skips
+//     files rotated away before it looked.) The cost: after a rotation, the
+//     new file's lines wait that quiet second.
 //   - Delete and recreate: the same. A file deleted and not recreated is
 //     released after the same quiet second, so its disk space is freed, and
 //     the path is waited for again.
@@ -83,6 +90,9 @@ type File struct {
 	// onOpen, when set (by tests), is called each time a file is opened,
 	// with the offset reading starts at.
 	onOpen func(off int64)
+	// onQueue, when set (by tests), is called when a file that replaced
+	// the one being read is opened and queued.
+	onQueue func()
 	// noEvents, set by tests, makes the source rely on polling alone, as
 	// on a file system that sends no events.
 	noEvents bool
@@ -190,17 +200,30 @@ type fileTail struct {
 	fr   *Framer
 	rd   fileReader
 
-	fd       *os.File
-	fi       os.FileInfo // the identity of fd
-	off      int64       // read position in fd
-	lastGrow time.Time   // when fd last gave bytes
-	replaced time.Time   // when the path was first seen not to name fd; zero while it does
+	cur  *fileGen   // the file being read; nil while the path is waited for
+	off  int64      // read position in cur
+	next []*fileGen // files that replaced cur at the path, oldest first
 
 	startID  os.FileInfo // the file at start-up, read from its end
 	waiting  bool        // "waiting for file" was logged
 	openErrs Throttle
 	readErrs Throttle
 }
+
+// fileGen is one generation of the followed path: a file that the path
+// named at some point, held open so that it can be read to its end even
+// after it was rotated away, deleted, or replaced again.
+type fileGen struct {
+	fd       *os.File
+	fi       os.FileInfo // its identity
+	size     int64       // its size at the last look
+	changed  time.Time   // when its size was last seen to change
+	replaced time.Time   // when the path was first seen not to name it; zero while it does
+}
+
+// fileMaxGens bounds the files held open for one path: a path rotated
+// faster than it is read loses the generations beyond.
+const fileMaxGens = 16
 
 func (f *File) follow(ctx context.Context, out Emitter) error {
 	abs, err := filepath.Abs(f.path)
@@ -210,7 +233,7 @@ func (f *File) follow(ctx context.Context, out Emitter) error {
 	t := &fileTail{f: f, ctx: ctx, path: abs, fr: NewFramer(out, f.opt.MaxLine, f.stats)}
 	t.rd.ctx = ctx
 	defer t.fr.Close()
-	defer t.closeFile()
+	defer t.closeAll()
 
 	w, err := &fileWatch{c: make(chan struct{})}, error(nil)
 	if !f.noEvents {
@@ -245,79 +268,159 @@ func (f *File) follow(ctx context.Context, out Emitter) error {
 // step reads what is new and handles truncation and rotation. It returns
 // only the emitter's errors and ctx's.
 func (t *fileTail) step() error {
-	if t.fd == nil && !t.open() {
-		return nil
-	}
-	if err := t.drain(); err != nil {
-		return err
-	}
-	if st, err := t.fd.Stat(); err == nil && st.Size() < t.off {
-		t.f.log.Info("file truncated; reading it from the start", "size", st.Size(), "offset", t.off)
-		if err := t.fr.End(); err != nil {
-			return err
-		}
-		if _, err := t.fd.Seek(0, io.SeekStart); err != nil {
-			t.readError(err)
+	if t.cur == nil {
+		g, start := t.open(true)
+		if g == nil {
 			return nil
 		}
-		t.off = 0
-		t.fr.SetOffset(0)
+		t.use(g, start)
+	}
+	for {
 		if err := t.drain(); err != nil {
 			return err
 		}
-	}
-
-	st, err := os.Stat(t.path)
-	switch {
-	case err == nil && os.SameFile(st, t.fi):
-		t.replaced = time.Time{}
-		return nil
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		t.openErrs.Log(t.ctx, t.f.log, slog.LevelWarn, "cannot look at file", "err", err)
-		t.f.stats.Errors.Add(1)
-		return nil
-	}
-	// The path is gone or names another file: read on until the old file
-	// has been quiet for the grace period, then leave it.
-	now := time.Now()
-	if t.replaced.IsZero() {
-		t.replaced = now
-		return nil
-	}
-	if now.Sub(t.replaced) < t.f.grace || now.Sub(t.lastGrow) < t.f.grace {
-		return nil
-	}
-	if err == nil {
+		if err := t.checkTruncated(); err != nil {
+			return err
+		}
+		now := time.Now()
+		t.look(now)
+		g := t.cur
+		if g.replaced.IsZero() || now.Sub(g.replaced) < t.f.grace || now.Sub(g.changed) < t.f.grace || t.off < g.size {
+			return nil
+		}
+		// The path names another file, or none, and this one has been
+		// quiet for the grace period: leave it.
+		if err := t.fr.End(); err != nil {
+			return err
+		}
+		g.fd.Close()
+		t.cur, t.rd.fd = nil, nil
+		if len(t.next) == 0 {
+			t.f.log.Info("file removed; waiting for it to reappear")
+			t.waiting = true
+			return nil
+		}
 		t.f.log.Info("file rotated; reading the new file from its start")
-	} else {
-		t.f.log.Info("file removed; waiting for it to reappear")
-		t.waiting = true
+		next := t.next[0]
+		t.next = t.next[1:]
+		t.use(next, 0)
 	}
+}
+
+// use makes g the file read, from start.
+func (t *fileTail) use(g *fileGen, start int64) {
+	t.cur, t.off = g, start
+	t.rd.fd, t.rd.err = g.fd, nil
+	t.fr.SetOffset(start)
+	if t.f.onOpen != nil {
+		t.f.onOpen(start)
+	}
+}
+
+// checkTruncated starts cur again from its beginning if it shrank below
+// the position read (copytruncate).
+func (t *fileTail) checkTruncated() error {
+	st, err := t.cur.fd.Stat()
+	if err != nil || st.Size() >= t.off {
+		return nil
+	}
+	t.f.log.Info("file truncated; reading it from the start", "size", st.Size(), "offset", t.off)
 	if err := t.fr.End(); err != nil {
 		return err
 	}
-	t.closeFile()
-	if t.open() {
-		return t.drain()
+	if _, err := t.cur.fd.Seek(0, io.SeekStart); err != nil {
+		t.readError(err)
+		return nil
 	}
-	return nil
+	t.off = 0
+	t.fr.SetOffset(0)
+	return t.drain()
 }
 
-// open opens the path: from where its end was if it is the file that was
-// there at start-up, from its beginning otherwise.
-func (t *fileTail) open() bool {
+// look notes what the path names now, opening a new file at once so that
+// it is read in turn even if it is rotated away before cur is finished,
+// and the sizes of the files held.
+func (t *fileTail) look(now time.Time) {
+	last := t.cur
+	if len(t.next) > 0 {
+		last = t.next[len(t.next)-1]
+	}
+	st, err := os.Stat(t.path)
+	switch {
+	case err == nil:
+		if t.held(st) {
+			if os.SameFile(st, t.cur.fi) && len(t.next) == 0 {
+				t.cur.replaced = time.Time{} // renamed back
+			}
+			break
+		}
+		if last.replaced.IsZero() {
+			last.replaced = now
+		}
+		if len(t.next) >= fileMaxGens {
+			t.openErrs.Log(t.ctx, t.f.log, slog.LevelWarn, "file rotated faster than it is read; some rotated files are skipped")
+			break
+		}
+		if g, _ := t.open(false); g != nil {
+			if t.held(g.fi) {
+				g.fd.Close() // renamed back in between
+			} else {
+				t.next = append(t.next, g)
+				if t.f.onQueue != nil {
+					t.f.onQueue()
+				}
+			}
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if last.replaced.IsZero() {
+			last.replaced = now
+		}
+	default:
+		t.f.stats.Errors.Add(1)
+		t.openErrs.Log(t.ctx, t.f.log, slog.LevelWarn, "cannot look at file", "err", err)
+	}
+	t.cur.sized(now)
+	for _, g := range t.next {
+		g.sized(now)
+	}
+}
+
+// sized notes g's size and when it changed.
+func (g *fileGen) sized(now time.Time) {
+	if st, err := g.fd.Stat(); err == nil && st.Size() != g.size {
+		g.size, g.changed = st.Size(), now
+	}
+}
+
+// held reports whether fi is one of the files held open.
+func (t *fileTail) held(fi os.FileInfo) bool {
+	if t.cur != nil && os.SameFile(fi, t.cur.fi) {
+		return true
+	}
+	for _, g := range t.next {
+		if os.SameFile(fi, g.fi) {
+			return true
+		}
+	}
+	return false
+}
+
+// open opens the path and returns the file and where to start reading it:
+// from where its end was if it is the file that was there at start-up
+// (first), from its beginning otherwise.
+func (t *fileTail) open(first bool) (*fileGen, int64) {
 	fd, err := os.Open(t.path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			if !t.waiting {
+			if first && !t.waiting {
 				t.f.log.Info("file does not exist; waiting for it")
 				t.waiting = true
 			}
-			return false
+			return nil, 0
 		}
 		t.f.stats.Errors.Add(1)
 		t.openErrs.Log(t.ctx, t.f.log, slog.LevelWarn, "cannot open file; retrying", "err", err)
-		return false
+		return nil, 0
 	}
 	fi, err := fd.Stat()
 	if err == nil && fi.IsDir() {
@@ -327,33 +430,27 @@ func (t *fileTail) open() bool {
 		fd.Close()
 		t.f.stats.Errors.Add(1)
 		t.openErrs.Log(t.ctx, t.f.log, slog.LevelWarn, "cannot open file; retrying", "err", err)
-		return false
+		return nil, 0
 	}
 	var start int64
-	if t.startID != nil && os.SameFile(fi, t.startID) {
+	if first && t.startID != nil && os.SameFile(fi, t.startID) {
 		start = t.tailStart(fd, min(t.startID.Size(), fi.Size()))
 	}
-	t.startID = nil
+	if first {
+		t.startID = nil
+	}
 	if start > 0 {
 		if _, err := fd.Seek(start, io.SeekStart); err != nil {
 			fd.Close()
 			t.readError(err)
-			return false
+			return nil, 0
 		}
 	}
 	if t.waiting {
 		t.f.log.Info("file appeared")
 		t.waiting = false
 	}
-	t.fd, t.fi, t.off = fd, fi, start
-	t.rd.fd, t.rd.err = fd, nil
-	t.fr.SetOffset(start)
-	t.lastGrow = time.Now()
-	t.replaced = time.Time{}
-	if t.f.onOpen != nil {
-		t.f.onOpen(start)
-	}
-	return true
+	return &fileGen{fd: fd, fi: fi, size: fi.Size(), changed: time.Now()}, start
 }
 
 // tailStart is where following a file whose end was at size starts: size,
@@ -385,13 +482,10 @@ func (t *fileTail) tailStart(fd *os.File, size int64) int64 {
 	return size
 }
 
-// drain reads fd to its end and hands on every whole line read.
+// drain reads cur to its end and hands on every whole line read.
 func (t *fileTail) drain() error {
 	n, err := t.fr.ReadFrom(&t.rd)
 	t.off += n
-	if n > 0 {
-		t.lastGrow = time.Now()
-	}
 	if err != nil {
 		if t.rd.err == nil {
 			return err // the emitter's or ctx's
@@ -407,11 +501,15 @@ func (t *fileTail) readError(err error) {
 	t.readErrs.Log(t.ctx, t.f.log, slog.LevelWarn, "cannot read file; retrying", "err", err)
 }
 
-func (t *fileTail) closeFile() {
-	if t.fd != nil {
-		t.fd.Close()
-		t.fd, t.fi, t.rd.fd = nil, nil, nil
+func (t *fileTail) closeAll() {
+	if t.cur != nil {
+		t.cur.fd.Close()
+		t.cur = nil
 	}
+	for _, g := range t.next {
+		g.fd.Close()
+	}
+	t.next = nil
 }
 
 // fileWatchHub multiplexes one fsnotify watcher over every File and

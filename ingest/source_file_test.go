@@ -73,7 +73,10 @@ func fileWaitFor(t *testing.T, what string, cond func() bool) {
 // fileWaitLines waits until the collector holds exactly want.
 func fileWaitLines(t *testing.T, c *fileCollector, want []string) {
 	t.Helper()
-	fileWaitFor(t, fmt.Sprintf("%d lines", len(want)), func() bool { return len(c.snapshot()) >= len(want) })
+	deadline := time.Now().Add(20 * time.Second)
+	for len(c.snapshot()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	got := c.snapshot()
 	if !slices.Equal(got, want) {
 		for i := range min(len(got), len(want)) {
@@ -306,6 +309,60 @@ func TestFilePollOnly(t *testing.T) {
 	text2, want2 := fileLines("after rotation", 10)
 	fileAppend(t, path, text2)
 	fileWaitLines(t, r.c, append(append(want, "late"), want2...))
+}
+
+func TestFileRotationUnderLoad(t *testing.T) {
+	fileNoLeaks(t)
+	// An application writing as fast as it can through one descriptor,
+	// rotated by rename four times in quick succession (the source queues
+	// the new files while it finishes the old ones); after each rotation
+	// it writes a few lines more to the old file before reopening the
+	// path. Every line arrives once, in order.
+	path := filepath.Join(t.TempDir(), "busy.log")
+	os.WriteFile(path, nil, 0o644)
+	queued := make(chan struct{}, 8)
+	r := fileStartWith(t, path, Options{}, func(f *File) {
+		f.onQueue = func() { queued <- struct{}{} }
+	})
+	r.waitOpen(t)
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	var buf []byte
+	for i := range 100000 {
+		l := fmt.Sprintf("busy %d", i)
+		want = append(want, l)
+		buf = append(append(buf, l...), '\n')
+		if len(buf) > 4000 || i%20000 == 19999 {
+			w.Write(buf)
+			buf = buf[:0]
+		}
+		if i%20000 == 19999 && i < 99999 {
+			os.Rename(path, fmt.Sprintf("%s.%d", path, i))
+			nw, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range 3 {
+				l := fmt.Sprintf("late %d.%d", i, j)
+				want = append(want, l)
+				w.WriteString(l + "\n")
+			}
+			w.Close()
+			w = nw
+			// A file is read only if it was at the path when the source
+			// looked: wait for that before rotating again.
+			select {
+			case <-queued:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the new file was not seen")
+			}
+		}
+	}
+	w.Close()
+	fileWaitLines(t, r.c, want)
 }
 
 func TestFileCopyTruncate(t *testing.T) {
