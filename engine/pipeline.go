@@ -195,7 +195,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot start the worker pool: %w", err)
 	}
-	defer pool.Release()
+	defer func() {
+		if err := pool.ReleaseTimeout(5 * time.Second); err != nil {
+			p.opt.Logger.Warn("shutdown: worker pool did not stop", "err", err)
+		}
+	}()
 
 	var workers sync.WaitGroup
 	for _, m := range matchers {
