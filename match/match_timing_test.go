@@ -6,11 +6,20 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wasilibs/go-re2"
 )
 
 var benchSink int
+
+// reportCPU adds an "MB/cpu-s" metric: bytes per CPU-second of the whole
+// process since start (see cpuTime).
+func reportCPU(b *testing.B, start time.Duration, bytes int64) {
+	if d := cpuTime() - start; d > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/d.Seconds()/1e6, "MB/cpu-s")
+	}
+}
 
 type benchScanner interface {
 	Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)) error
@@ -37,6 +46,7 @@ func benchScan(b *testing.B, rules []Rule, naive, quiet bool, blockSize int) {
 	b.SetBytes(int64(len(corpus)))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		for _, blk := range blocks {
 			if err := s.Scan(blk, nil, fn); err != nil {
@@ -44,6 +54,7 @@ func benchScan(b *testing.B, rules []Rule, naive, quiet bool, blockSize int) {
 			}
 		}
 	}
+	reportCPU(b, cpu0, int64(len(corpus)))
 	benchSink += n
 	b.ReportMetric(float64(n)/float64(b.N), "matches/op")
 }
@@ -115,15 +126,19 @@ func BenchmarkScanBaselines(b *testing.B) {
 		s := newPerRuleRE2(b, p)
 		b.SetBytes(int64(len(corpus)))
 		b.ReportAllocs()
+		cpu0 := cpuTime()
 		for b.Loop() {
 			for _, blk := range blocks {
 				s.Scan(blk, nil, func([]byte, Bits) {})
 			}
 		}
+		reportCPU(b, cpu0, int64(len(corpus)))
 	})
 	b.Run("framing", func(b *testing.B) {
 		b.SetBytes(int64(len(corpus)))
 		n := 0
+		cpu0 := cpuTime()
+		defer func() { reportCPU(b, cpu0, int64(len(corpus))) }()
 		for b.Loop() {
 			for _, blk := range blocks {
 				for len(blk) > 0 {
@@ -168,6 +183,8 @@ func BenchmarkScanWorkers(b *testing.B) {
 				b.SetBytes(int64(len(corpus)))
 				b.ReportAllocs()
 				b.ResetTimer()
+				cpu0 := cpuTime()
+				defer func() { reportCPU(b, cpu0, int64(len(corpus))) }()
 				for b.Loop() {
 					var next atomic.Int64
 					var wg sync.WaitGroup
@@ -204,7 +221,9 @@ func BenchmarkScanNoMatch(b *testing.B) {
 	}
 	b.SetBytes(int64(len(block)))
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		m.Scan(block, nil, func([]byte, Bits) { b.Fatal("unexpected match") })
 	}
+	reportCPU(b, cpu0, int64(len(block)))
 }
