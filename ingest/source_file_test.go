@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -505,6 +507,41 @@ func BenchmarkFileFollowLatency(b *testing.B) {
 	for b.Loop() {
 		w.Write(line)
 		<-got
+	}
+	cancel()
+	<-done
+}
+
+// BenchmarkFileFollow measures following throughput: each op appends 1 MiB
+// of log lines and waits until the source has handed them on.
+func BenchmarkFileFollow(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "follow.log")
+	os.WriteFile(path, nil, 0o644)
+	in := framerBenchInput(false)
+	chunk := in[:bytes.LastIndexByte(in[:1<<20], '\n')+1]
+	var emitted atomic.Int64
+	src := NewFile(path, Options{})
+	opened := make(chan int64, 1)
+	src.onOpen = func(off int64) { opened <- off }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- src.Run(ctx, EmitterFunc(func(blk *Block) error { emitted.Store(blk.Offset); PutBlock(blk); return nil }))
+	}()
+	<-opened
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	var written int64
+	b.SetBytes(int64(len(chunk)))
+	for b.Loop() {
+		w.Write(chunk)
+		written += int64(len(chunk))
+		for emitted.Load() < written {
+			runtime.Gosched()
+		}
 	}
 	cancel()
 	<-done
