@@ -77,6 +77,9 @@ type RunnerReport struct {
 	// means waiting; on a busy one, other processes.
 	Cores         float64     `json:"cores,omitempty"`
 	MBPerSec      float64     `json:"mb_per_sec"` // 10^6 bytes per second
+	// MBPerCPUSec is 10^6 bytes per CPU-second: steadier than MBPerSec on a
+	// shared machine, but blind to how well work spreads over cores.
+	MBPerCPUSec float64 `json:"mb_per_cpu_sec,omitempty"`
 	LinesPerSec   float64     `json:"lines_per_sec"`
 	AllocsPerLine *float64    `json:"allocs_per_line,omitempty"` // median heap allocations / lines; nil for external tools
 	MatchLines    int64       `json:"match_lines"`
@@ -269,7 +272,9 @@ func benchRuleSet(ctx context.Context, env *Env, set RuleSet, path string, data 
 		}
 		r.rep.MedianSeconds = median(r.rep.Seconds)
 		if len(r.rep.CPUSeconds) == len(r.rep.Seconds) {
-			r.rep.Cores = median(r.rep.CPUSeconds) / r.rep.MedianSeconds
+			cpu := median(r.rep.CPUSeconds)
+			r.rep.Cores = cpu / r.rep.MedianSeconds
+			r.rep.MBPerCPUSec = float64(r.rep.Bytes) / 1e6 / cpu
 		}
 		r.rep.MBPerSec = float64(r.rep.Bytes) / 1e6 / r.rep.MedianSeconds
 		r.rep.LinesPerSec = float64(r.rep.Lines) / r.rep.MedianSeconds
@@ -392,7 +397,7 @@ func printRuleSet(w io.Writer, rep *MatcherReport, rs *RuleSetReport, top int) {
 		}
 	}
 	short := map[string]string{"naive (regexp)": "vs naive", "rg -f": "vs rg", "grep -E -f": "vs grep", "tinywatcher x1": "vs x1"}
-	rows := [][]string{{"runner", "MB/s", "lines/s", "cores", "allocs/line", "match-lines"}}
+	rows := [][]string{{"runner", "MB/s", "lines/s", "cores", "MB/cpu-s", "allocs/line", "match-lines"}}
 	for _, c := range cols {
 		rows[0] = append(rows[0], short[c])
 	}
@@ -409,11 +414,12 @@ func printRuleSet(w io.Writer, rep *MatcherReport, rs *RuleSetReport, top int) {
 		if r.Kind == "naive" && r.Lines < rep.Corpus.Lines {
 			ml += " (prefix)"
 		}
-		cores := "-"
+		cores, perCPU := "-", "-"
 		if r.Cores > 0 {
 			cores = strconv.FormatFloat(r.Cores, 'f', 2, 64)
+			perCPU = strconv.FormatFloat(r.MBPerCPUSec, 'f', 1, 64)
 		}
-		row := []string{r.Name, strconv.FormatFloat(r.MBPerSec, 'f', 1, 64), commas(int64(r.LinesPerSec)), cores, allocs, ml}
+		row := []string{r.Name, strconv.FormatFloat(r.MBPerSec, 'f', 1, 64), commas(int64(r.LinesPerSec)), cores, perCPU, allocs, ml}
 		for _, c := range cols {
 			if c == r.Name {
 				row = append(row, "-")
