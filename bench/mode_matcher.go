@@ -75,11 +75,11 @@ type RunnerReport struct {
 	// Cores is median CPU time over median wall time: how many CPUs the
 	// runner actually got. Below its worker count on an idle machine it
 	// means waiting; on a busy one, other processes.
-	Cores         float64     `json:"cores,omitempty"`
-	MBPerSec      float64     `json:"mb_per_sec"` // 10^6 bytes per second
+	Cores    float64 `json:"cores,omitempty"`
+	MBPerSec float64 `json:"mb_per_sec"` // 10^6 bytes per second
 	// MBPerCPUSec is 10^6 bytes per CPU-second: steadier than MBPerSec on a
 	// shared machine, but blind to how well work spreads over cores.
-	MBPerCPUSec float64 `json:"mb_per_cpu_sec,omitempty"`
+	MBPerCPUSec   float64     `json:"mb_per_cpu_sec,omitempty"`
 	LinesPerSec   float64     `json:"lines_per_sec"`
 	AllocsPerLine *float64    `json:"allocs_per_line,omitempty"` // median heap allocations / lines; nil for external tools
 	MatchLines    int64       `json:"match_lines"`
