@@ -177,6 +177,15 @@ func (p *octetParser) fail(rest []byte) (head, r []byte, err error) {
 	return head, rest, errOctetFrame
 }
 
+// pending returns the body bytes of a frame split across Feed calls and
+// not finished yet (nil when none); valid until the next Feed or Reset.
+func (p *octetParser) pending() []byte {
+	if p.state != octetBody {
+		return nil
+	}
+	return p.buf
+}
+
 // Reset drops any frame in progress, as when its connection ended, and
 // reports whether one was (a peer that closed mid-frame).
 func (p *octetParser) Reset() bool {
