@@ -3,8 +3,6 @@ package match
 import (
 	"bytes"
 	"encoding/csv"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -164,6 +162,9 @@ func TestLoghubTemplates(t *testing.T) {
 	for _, sys := range loghubSystems {
 		t.Run(sys, func(t *testing.T) {
 			block := readLoghub(t, sys)
+			if raceEnabled || testing.Short() {
+				block = firstLines(block, 40)
+			}
 			var rules []Rule
 			ruleOf := map[string]int{}
 			skipped := 0
@@ -204,6 +205,9 @@ func TestLoghubTemplates(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if ln > len(lineOff) || lineOff[ln-1] >= len(block) {
+					continue // beyond a shortened block
+				}
 				ri, ok := ruleOf[rec[idCol]]
 				if !ok {
 					continue
@@ -229,6 +233,19 @@ func TestLoghubTemplates(t *testing.T) {
 	}
 }
 
+// firstLines returns the first n lines of b.
+func firstLines(b []byte, n int) []byte {
+	off := 0
+	for range n {
+		i := bytes.IndexByte(b[off:], '\n')
+		if i < 0 {
+			return b
+		}
+		off += i + 1
+	}
+	return b[:off]
+}
+
 func lineAtFull(b []byte, off int) []byte {
 	l := b[off:]
 	if i := bytes.IndexByte(l, '\n'); i >= 0 {
@@ -244,5 +261,3 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-var _ = fmt.Sprintf
-var _ = rand.N[int]
