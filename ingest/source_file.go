@@ -96,6 +96,9 @@ type File struct {
 	// noEvents, set by tests, makes the source rely on polling alone, as
 	// on a file system that sends no events.
 	noEvents bool
+
+	resume   *FilePosition // set by Resume
+	emitting os.FileInfo   // the file being read, for Position
 }
 
 // FilePollInterval is how often a followed file is checked for growth and
@@ -158,6 +161,9 @@ func (f *File) replay(ctx context.Context, out Emitter) error {
 		return fmt.Errorf("cannot open file to replay: %w", err)
 	}
 	defer fd.Close()
+	if fi, err := fd.Stat(); err == nil {
+		f.emitting = fi
+	}
 	fr := NewFramer(out, f.opt.MaxLine, f.stats)
 	defer fr.Close()
 	rd := fileReader{ctx: ctx, fd: fd}
@@ -244,7 +250,7 @@ func (f *File) follow(ctx context.Context, out Emitter) error {
 		// A missing directory is watched once it exists (retry).
 		f.log.Warn("file events unavailable; polling the file instead", "interval", f.poll, "err", err)
 	}
-	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() && !f.opt.FromStart && f.resume == nil {
 		// Not held open until it is opened, so its inode number could be
 		// reused by a new file; a directory is surely replaced.
 		t.startID = st
@@ -269,7 +275,14 @@ func (f *File) follow(ctx context.Context, out Emitter) error {
 // only the emitter's errors and ctx's.
 func (t *fileTail) step() error {
 	if t.cur == nil {
-		g, start := t.open(true)
+		var g *fileGen
+		var start int64
+		if p := t.f.resume; p != nil {
+			t.f.resume = nil
+			g, start = t.openResume(*p)
+		} else {
+			g, start = t.open(true)
+		}
 		if g == nil {
 			return nil
 		}
@@ -311,6 +324,7 @@ func (t *fileTail) step() error {
 func (t *fileTail) use(g *fileGen, start int64) {
 	t.cur, t.off = g, start
 	t.rd.fd, t.rd.err = g.fd, nil
+	t.f.emitting = g.fi
 	t.fr.SetOffset(start)
 	if t.f.onOpen != nil {
 		t.f.onOpen(start)

@@ -299,3 +299,59 @@ func TestExitCodes(t *testing.T) {
 	f(2, "test", "--config", filepath.Join(dir, "missing.yaml"))
 	f(2, "watch") // --config is required
 }
+
+// TestGlobPicksUpNewFiles: a file created while watch runs that matches an
+// inputs.files glob is followed from its first line.
+func TestGlobPicksUpNewFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `inputs:
+  files: ["%s/*.log"]
+rules:
+  - name: boom
+    text: BOOM
+    cooldown: 0
+    alert: out
+alerts:
+  out: {type: stdout}
+`, dir), 0o644)
+	cmd := exec.Command(binary, "watch", "--config", cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	out := collect(stdout)
+	time.Sleep(200 * time.Millisecond)
+	// Written in one go right at creation: the first line must not be
+	// skipped as if the file had existed before.
+	appendLines(t, filepath.Join(dir, "late.log"), "first BOOM line", "second BOOM line")
+	out.waitFor(t, "both lines of the new file", func(l []string) bool { return countRule(l, "boom") == 2 })
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch: %v\n%s", err, stderr.String())
+	}
+}
+
+// TestExamplesPassTest: `tinywatcher test` accepts every bundled example.
+func TestExamplesPassTest(t *testing.T) {
+	examples, _ := filepath.Glob("../../examples/*.yaml")
+	if len(examples) == 0 {
+		t.Fatal("no examples found")
+	}
+	for _, ex := range examples {
+		// Run from the repo root, as the examples' relative paths expect.
+		cmd := exec.Command(binary, "test", "--config", strings.TrimPrefix(ex, "../../"))
+		cmd.Dir = "../.."
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("tinywatcher test --config %s: %v\n%s", ex, err, out)
+			continue
+		}
+		if !bytes.Contains(out, []byte("configuration OK")) {
+			t.Errorf("tinywatcher test --config %s printed no verdict:\n%s", ex, out)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,7 +67,7 @@ func runWatch(ctx context.Context, g *globalFlags, f *watchFlags) error {
 	if err != nil {
 		return configError(err)
 	}
-	if len(srcs) == 0 {
+	if len(srcs) == 0 && (f.replay || !hasGlob(cfg.Inputs.Files)) {
 		return configError(errors.New("no inputs to watch: add inputs.files, inputs.containers or inputs.streams"))
 	}
 	tel, err := engine.StartTelemetry(ctx, f.metricsAddr)
@@ -108,4 +109,15 @@ func runWatch(ctx context.Context, g *globalFlags, f *watchFlags) error {
 		return runtimeError(err)
 	}
 	return nil
+}
+
+// hasGlob reports whether some inputs.files entry is a glob, which may
+// match files created later.
+func hasGlob(files []string) bool {
+	for _, f := range files {
+		if strings.ContainsAny(f, "*?[") {
+			return true
+		}
+	}
+	return false
 }
