@@ -260,4 +260,3 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
-
