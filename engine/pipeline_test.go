@@ -222,3 +222,33 @@ func TestSourceMask(t *testing.T) {
 	f(ingest.KindStream, "azure", "all", "api")
 	f(ingest.KindStream, "api", "all")
 }
+
+// TestOversizedLineMatchedOnItsStart: a 10 MiB line is matched on its
+// first MaxLine bytes and counted; what follows it is intact.
+func TestOversizedLineMatchedOnItsStart(t *testing.T) {
+	cfg := testConfig(testRules, 0)
+	huge := "panic: runtime error " + strings.Repeat("x", 10<<20) + " Out of memory\n"
+	data := []byte("INFO before\n" + huge + "sshd: authentication failed for root\n")
+	st := new(ingest.Stats)
+	dest := &countingDest{}
+	disp := sink.NewDispatcher(map[string]sink.Destination{"out": dest}, sink.Options{})
+	p, err := New(cfg, []ingest.Source{&memSource{name: "big", data: data, stats: st}}, []*ingest.Stats{st}, Options{Dispatcher: disp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := dest.byRule()
+	if got["panic"] != 1 || got["auth"] != 1 || got["oom"] != 0 {
+		t.Fatalf("alerts by rule %v: want panic (start of the long line) and auth (the line after), not oom (past the bound)", got)
+	}
+	if st.Oversized.Load() != 1 {
+		t.Fatalf("oversized = %d, want 1", st.Oversized.Load())
+	}
+	for _, a := range dest.alerts {
+		if len(a.Line) > 4096 {
+			t.Fatalf("alert carries a %d-byte line; alerts copy at most MaxAlertLine bytes", len(a.Line))
+		}
+	}
+}
