@@ -163,9 +163,11 @@ type syslogListener struct {
 
 	thrRefused, thrFrame, thrNet Throttle
 
-	// mu guards fr, the framer all connections write whole messages to.
-	mu sync.Mutex
-	fr *Framer
+	// mu guards frs, the framers all connections write whole messages
+	// to, and intern.
+	mu     sync.Mutex
+	frs    syslogFramers
+	intern map[string]string
 
 	connsMu sync.Mutex
 	conns   map[net.Conn]struct{}
@@ -190,8 +192,8 @@ func (l *syslogListener) Stats() *Stats { return l.stats }
 // fails only when it cannot bind, or when out fails (the pipeline is
 // shutting down).
 func (l *syslogListener) Run(ctx context.Context, out Emitter) error {
-	l.fr = NewFramer(out, l.maxLine, l.stats)
-	defer l.fr.Close()
+	l.frs = syslogFramers{out: out, maxLine: l.maxLine, stats: l.stats}
+	defer l.frs.close()
 	ctx, l.cancel = context.WithCancel(ctx)
 	defer l.cancel()
 
@@ -248,7 +250,7 @@ func (l *syslogListener) Run(ctx context.Context, out Emitter) error {
 
 	l.mu.Lock()
 	if l.fatal == nil {
-		_ = l.fr.End()
+		_ = l.frs.end()
 	}
 	l.mu.Unlock()
 	if l.fatal != nil {
@@ -395,7 +397,7 @@ func (l *syslogListener) serve(ctx context.Context, c net.Conn) {
 			l.mu.Lock()
 			perr := sc.feed(buf[:n])
 			if perr == nil && drained {
-				perr = l.fr.Flush()
+				perr = l.frs.flush()
 			}
 			if perr != nil {
 				l.fail(perr)
@@ -576,7 +578,7 @@ func (sc *syslogConn) end() error {
 	sc.resetCarry()
 	sc.op.Reset()
 	if err == nil {
-		err = sc.l.fr.Flush()
+		err = sc.l.frs.flush()
 	}
 	return err
 }
@@ -595,15 +597,118 @@ func (sc *syslogConn) message(msg []byte) error {
 			sc.meta.Host = sc.peer
 		}
 	} else if string(host) != sc.meta.Host {
-		sc.meta.Host = string(host)
+		sc.meta.Host = l.internString(host)
 	}
 	if string(m.App) != sc.meta.App {
-		sc.meta.App = string(m.App)
+		sc.meta.App = l.internString(m.App)
 	}
-	if err := l.fr.SetMeta(sc.meta); err != nil {
+	fr, err := l.frs.get(sc.meta)
+	if err != nil {
 		return err
 	}
-	return l.fr.WriteMessage(m.Msg)
+	return fr.WriteMessage(m.Msg)
+}
+
+// syslogMaxIntern bounds the strings interned for Meta; past it the table
+// starts again, so a sender inventing hostnames costs no memory.
+const syslogMaxIntern = 4096
+
+// internString returns b as a string, the same one for the same bytes,
+// so a relay alternating hosts and apps allocates nothing per message.
+// Called with l.mu held.
+func (l *syslogListener) internString(b []byte) string {
+	if s, ok := l.intern[string(b)]; ok {
+		return s
+	}
+	if l.intern == nil || len(l.intern) >= syslogMaxIntern {
+		l.intern = make(map[string]string)
+	}
+	s := string(b)
+	l.intern[s] = s
+	return s
+}
+
+// syslogMetaFramers is how many framers a listener fills at once, one per
+// Meta (host and app) seen last.
+const syslogMetaFramers = 8
+
+// syslogFramers cuts the messages of one listener into blocks. A block
+// carries one Meta, so a single framer would hand on a block per message
+// when a relay interleaves hosts or apps; instead each recent Meta fills its
+// own block, up to syslogMetaFramers of them, and a new Meta past that takes
+// over one of them (round robin, flushing it first). Lines of one host and
+// app keep their order; lines of different ones may be handed on in a
+// different order than they arrived within one flush. Not safe for
+// concurrent use.
+type syslogFramers struct {
+	out     Emitter
+	maxLine int
+	stats   *Stats
+
+	frs  []syslogMetaFramer
+	last int // index of the framer of the last message
+	next int // the next one to take over
+}
+
+type syslogMetaFramer struct {
+	meta Meta
+	fr   *Framer
+}
+
+// get returns the framer for lines with meta m.
+func (s *syslogFramers) get(m Meta) (*Framer, error) {
+	if s.last < len(s.frs) && s.frs[s.last].meta == m {
+		return s.frs[s.last].fr, nil
+	}
+	for i := range s.frs {
+		if s.frs[i].meta == m {
+			s.last = i
+			return s.frs[i].fr, nil
+		}
+	}
+	if len(s.frs) < syslogMetaFramers {
+		fr := NewFramer(s.out, s.maxLine, s.stats)
+		if err := fr.SetMeta(m); err != nil {
+			return nil, err
+		}
+		s.frs = append(s.frs, syslogMetaFramer{m, fr})
+		s.last = len(s.frs) - 1
+		return fr, nil
+	}
+	i := s.next
+	s.next = (s.next + 1) % len(s.frs)
+	if err := s.frs[i].fr.SetMeta(m); err != nil {
+		return nil, err
+	}
+	s.frs[i].meta = m
+	s.last = i
+	return s.frs[i].fr, nil
+}
+
+// flush hands on every line held.
+func (s *syslogFramers) flush() error {
+	for i := range s.frs {
+		if err := s.frs[i].fr.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *syslogFramers) end() error {
+	for i := range s.frs {
+		if err := s.frs[i].fr.End(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *syslogFramers) close() {
+	for i := range s.frs {
+		s.frs[i].fr.Close()
+	}
+	s.frs = nil
 }
 
 func (l *syslogListener) udpLoop(ctx context.Context, pc *net.UDPConn) {
@@ -620,7 +725,7 @@ func (l *syslogListener) udpLoop(ctx context.Context, pc *net.UDPConn) {
 			}
 			if streamIsTimeout(err) {
 				l.mu.Lock()
-				err = l.fr.Flush()
+				err = l.frs.flush()
 				if err != nil {
 					l.fail(err)
 				}

@@ -356,6 +356,62 @@ func TestSyslogManyConnections(t *testing.T) {
 	runtime.GC()
 }
 
+// TestSyslogManyMetas interleaves more hosts and apps than there are
+// framers on one connection: every line keeps its Meta, and the lines of
+// each host keep their order.
+func TestSyslogManyMetas(t *testing.T) {
+	l, col, _ := syslogStart(t, nil, Options{})
+	c := syslogConnect(t, l)
+	var in bytes.Buffer
+	const n = 3000
+	for i := range n {
+		fmt.Fprintf(&in, "<13>1 - host%d app%d - - - %d %d\n", i%20, i%3, i%20, i)
+	}
+	c.Write(in.Bytes())
+	tcpWait(t, "all lines", func() bool { return len(col.snapshot()) == n })
+	last := make(map[string]int)
+	for _, line := range col.snapshot() {
+		var h, i int
+		fmt.Sscanf(line.Line, "%d %d", &h, &i)
+		if want := (Meta{Host: fmt.Sprintf("host%d", i%20), App: fmt.Sprintf("app%d", i%3)}); line.Meta != want {
+			t.Fatalf("%q has %+v, want %+v", line.Line, line.Meta, want)
+		}
+		if p, ok := last[line.Meta.Host]; ok && p >= i {
+			t.Fatalf("%q after %d from the same host", line.Line, p)
+		}
+		last[line.Meta.Host] = i
+	}
+}
+
+// TestSyslogHugeMessages sends 10 MiB messages, newline-framed and
+// octet-counted: each is cut to the bound and the next one is intact.
+func TestSyslogHugeMessages(t *testing.T) {
+	l, col, _ := syslogStart(t, nil, Options{})
+	huge := "<13>1 - h big - - - " + strings.Repeat("z", 10<<20)
+	a := syslogConnect(t, l)
+	go func() {
+		a.Write([]byte(huge + "\n<13>1 - h a - - - after newline huge\n"))
+	}()
+	b := syslogConnect(t, l)
+	go func() {
+		fmt.Fprintf(b, "%d %s", len(huge), huge)
+		fmt.Fprint(b, "29 <13>1 - h a - - - after octet")
+	}()
+	tcpWaitText(t, col, "after newline huge")
+	tcpWaitText(t, col, "after octet")
+	for _, line := range col.snapshot() {
+		if line.Meta.App == "big" && len(line.Line) != DefaultMaxLine-len("<13>1 - h big - - - ") {
+			t.Fatalf("huge message passed on with %d bytes", len(line.Line))
+		}
+	}
+	if n := l.stats.Oversized.Load(); n != 2 {
+		t.Fatalf("Oversized = %d, want 2", n)
+	}
+	if n := len(col.snapshot()); n != 4 {
+		t.Fatalf("%d lines, want 4", n)
+	}
+}
+
 func TestSyslogTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := tcpTestCert(t, dir)
@@ -443,7 +499,7 @@ func BenchmarkSyslogOctetIngest(b *testing.B) {
 			cnt := &tcpCounter{want: int64(b.N) * msgBytes, done: make(chan struct{})}
 			// Swap the collector for the counter before anything arrives.
 			l.mu.Lock()
-			l.fr.out = cnt
+			l.frs.out = cnt
 			l.mu.Unlock()
 			c := syslogConnect(b, l)
 			b.SetBytes(int64(chunk.Len()))
