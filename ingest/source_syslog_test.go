@@ -519,3 +519,25 @@ func BenchmarkSyslogOctetIngest(b *testing.B) {
 		})
 	}
 }
+
+func TestSyslogIPv6(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		ln.Close()
+	}
+	l, col, _ := syslogStart(t, func(c *config.Stream) { c.URL = "[::1]:0"; c.Protocol = "both" }, Options{})
+	c := syslogConnect(t, l)
+	fmt.Fprint(c, "<13>Nov  3 01:02:03 app6: over tcp6\n")
+	u, err := net.Dial("udp", l.udpLn.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.Write([]byte("<13>Nov  3 01:02:03 app6: over udp6"))
+	for _, msg := range []string{"over tcp6", "over udp6"} {
+		if got := tcpWaitLine(t, col, msg); got.Meta != (Meta{Host: "::1", App: "app6"}) {
+			t.Fatalf("%q: meta %+v", msg, got.Meta)
+		}
+	}
+}

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/tinywatcher/tinywatcher/config"
 )
 
@@ -353,6 +355,7 @@ func TestTCPDialTLS(t *testing.T) {
 }
 
 func TestTCPDialShutdownKeepsLines(t *testing.T) {
+	leaks := goleak.IgnoreCurrent()
 	srv := tcpListen(t, "127.0.0.1:0", nil)
 	src, _ := tcpDial(t, srv.ln.Addr().String(), nil, Options{})
 	col := &tcpCollector{}
@@ -362,6 +365,14 @@ func TestTCPDialShutdownKeepsLines(t *testing.T) {
 	tcpWaitText(t, col, "whole")
 	stop()
 	tcpWaitText(t, col, "whole", "unfinished")
+
+	// Also while it waits to reconnect: Run returns, and leaves nothing.
+	srv.close()
+	src2, _ := tcpDial(t, srv.ln.Addr().String(), nil, Options{})
+	stop2 := tcpRun(t, src2, col)
+	tcpWait(t, "a failed connect", func() bool { return src2.(*tcpSource).stats.Reconnects.Load() > 0 })
+	stop2()
+	goleak.VerifyNone(t, leaks)
 }
 
 func TestNewTCPErrors(t *testing.T) {
