@@ -45,10 +45,10 @@ import (
 //     file is finished queues each new file (up to 16 held open), so fast
 //     size-based rotation loses nothing either, as long as each file was
 //     at the path when the source looked (on its creation event, or at a
-//     poll). (tail -F switches as soon
-//     as it notices the new file, losing a writer's late lines, and skips
-//     files rotated away before it looked.) The cost: after a rotation, the
-//     new file's lines wait that quiet second.
+//     poll). (tail -F switches as soon as it notices the new file, losing
+//     a writer's late lines, and skips files rotated away before it
+//     looked.) The cost: after a rotation, the new file's lines wait that
+//     quiet second.
 //   - Delete and recreate: the same. A file deleted and not recreated is
 //     released after the same quiet second, so its disk space is freed, and
 //     the path is waited for again.
@@ -66,7 +66,11 @@ import (
 //     start, counted in Stats.Oversized); a '\r' before '\n' is dropped;
 //     invalid UTF-8 and NUL bytes pass through as bytes. See Framer.
 //   - Every block carries Offset, the file position just after its last
-//     line, for checkpoints.
+//     line; with Position (called inside Emit) it makes a checkpoint, and
+//     Resume starts a later run there, finding the file even if it was
+//     rotated while TinyWatcher was stopped. Options.FromStart reads a
+//     file that exists at start from its beginning (a file a glob found
+//     while running).
 //
 // With Options.Replay the file is instead read once from its beginning to
 // its end, a missing final '\n' is supplied, and Run returns nil: the batch
