@@ -509,12 +509,13 @@ func (sc *syslogConn) lines(data []byte) error {
 			}
 			msg = sc.carry
 		}
-		if len(msg) > 0 && msg[len(msg)-1] == '\r' {
-			msg = msg[:len(msg)-1]
-		}
+		// As in Framer, the bound counts a final '\r': a message is cut
+		// the same way however its bytes arrived.
 		if len(msg) > bound {
 			sc.l.stats.Oversized.Add(1)
 			msg = msg[:bound]
+		} else if len(msg) > 0 && msg[len(msg)-1] == '\r' {
+			msg = msg[:len(msg)-1]
 		}
 		err := sc.message(msg)
 		sc.resetCarry()

@@ -541,3 +541,69 @@ func TestSyslogIPv6(t *testing.T) {
 		}
 	}
 }
+
+// syslogFeedAll frames stream as one TCP connection would deliver it, in
+// reads of step bytes, without sockets, and returns the lines with their
+// Meta and the listener's counters.
+func syslogFeedAll(t testing.TB, stream []byte, step, maxLine int) ([]tcpLine, [3]uint64) {
+	t.Helper()
+	l, err := newSyslogListener(config.Stream{Listen: true, URL: ":0"}, Options{MaxLine: maxLine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &tcpCollector{}
+	l.frs = syslogFramers{out: col, maxLine: l.maxLine, stats: l.stats}
+	sc := &syslogConn{l: l, peer: "peer", op: octetParser{max: l.maxLine}}
+	buf := make([]byte, step)
+	for i := 0; i < len(stream); i += step {
+		// The connection reads into its own buffer, which feed may modify.
+		n := copy(buf, stream[i:min(i+step, len(stream))])
+		if err := sc.feed(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sc.end(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.frs.end(); err != nil {
+		t.Fatal(err)
+	}
+	l.frs.close()
+	return col.snapshot(), [3]uint64{l.stats.Invalid.Load(), l.stats.Oversized.Load(), l.stats.Lines.Load()}
+}
+
+// FuzzSyslogConn checks that framing a connection does not depend on how
+// its bytes arrive, and that no line passes the bound.
+func FuzzSyslogConn(f *testing.F) {
+	for _, s := range []string{
+		"<13>1 - h a - - - one\n<13>Nov  3 01:02:03 h b: two\r\n<13>x\x00",
+		"29 <13>1 - h a - - - after octet0 12x foo\nbar",
+		"5 hello3 abc\n\n",
+		"\n\n\x003 abc",
+		"plain\nlines\nno syslog",
+		"100 <13>1 - h a - - - " + strings.Repeat("y", 200),
+	} {
+		f.Add([]byte(s), uint8(3), uint8(40))
+	}
+	// Found by fuzzing: a '\r' just past the bound.
+	f.Add([]byte("000000000000000\r\x00"), uint8(3), uint8(71))
+	f.Fuzz(func(t *testing.T, in []byte, step, maxLine uint8) {
+		if len(in) > 4096 {
+			return
+		}
+		ml := int(maxLine%64) + 8
+		whole, ws := syslogFeedAll(t, in, max(len(in), 1), ml)
+		parts, ps := syslogFeedAll(t, in, int(step%16)+1, ml)
+		if ws != ps || len(whole) != len(parts) {
+			t.Fatalf("whole: %q %v\nparts: %q %v", whole, ws, parts, ps)
+		}
+		for i := range whole {
+			if whole[i] != parts[i] {
+				t.Fatalf("whole: %q\nparts: %q", whole, parts)
+			}
+			if len(whole[i].Line) > ml {
+				t.Fatalf("line of %d bytes over the bound %d", len(whole[i].Line), ml)
+			}
+		}
+	})
+}
