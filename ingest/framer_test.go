@@ -518,3 +518,42 @@ func BenchmarkFramer(b *testing.B) {
 		})
 	}
 }
+
+// FuzzFramerMessages feeds messages (the input cut at 0x1e bytes) through
+// WriteMessage: the lines must be those of the stream in which every
+// non-empty message not ending with '\n' gets one.
+func FuzzFramerMessages(f *testing.F) {
+	for _, s := range []string{"", "a\x1eb", "a\n\x1e\x1eb\r", "0123456789abcdefXYZ\x1e0123456789abcdefXYZ\n"} {
+		f.Add([]byte(s), uint8(16), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, bound, extra uint8) {
+		if len(in) > 8<<10 {
+			return
+		}
+		maxLine := int(bound%32) + 1
+		c := &framerCollector{t: t}
+		fr := NewFramer(c, maxLine, nil)
+		fr.size = maxLine + 1 + int(extra%16)
+		var stream []byte
+		for _, m := range bytes.Split(in, []byte{0x1e}) {
+			if err := fr.WriteMessage(m); err != nil {
+				t.Fatal(err)
+			}
+			stream = append(stream, m...)
+			if len(m) > 0 && m[len(m)-1] != '\n' {
+				stream = append(stream, '\n')
+			}
+		}
+		if err := fr.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		want, _, oversized := framerModel(stream, maxLine, true)
+		if fmt.Sprintf("%q", nonNil(c.lines)) != fmt.Sprintf("%q", nonNil(want)) {
+			t.Fatalf("lines %q, want %q", c.lines, want)
+		}
+		if got := fr.Stats().Oversized.Load(); got != uint64(oversized) {
+			t.Fatalf("Oversized = %d, want %d", got, oversized)
+		}
+		fr.Close()
+	})
+}
