@@ -8,8 +8,8 @@ import (
 
 // litScanner finds every occurrence of many literals in one pass over a
 // block, a scalar cousin of Hyperscan's FDR/Teddy: each literal of 4+ bytes
-// is represented by its rarest 4-byte window (rarity from byte frequencies
-// in the loghub corpus); the inner loop hashes the 4 bytes at every
+// is represented by its rarest 4-byte window (rarity from 4-gram
+// frequencies in the loghub corpus, see ngram.go); the inner loop hashes the 4 bytes at every
 // position (five positions per 8-byte load) and probes a 128 Ki-bit table.
 // Probe hits are verified against the literals registered under that hash.
 // Literals of 2 or 3 bytes are few and found with bytes.Index (SIMD), once
@@ -111,19 +111,16 @@ func (ls *litScanner) add(s string, fold bool, rule int, index map[string]int) {
 		ls.short = append(ls.short, shortLit{lit: int32(li), variants: variants([]byte(s), fold)})
 		return
 	}
-	// The rarest window; on ties prefer the later one (log messages tend to
-	// end more specifically than they begin). Spread literals over hashes:
-	// a hash shared by many literals costs a verification of each of them
-	// on every probe hit.
+	// The rarest window by 4-gram frequency in real logs (windowRarity); on
+	// ties prefer the later one (log messages tend to end more specifically
+	// than they begin). Avoid crowded hashes: a hash shared by many literals
+	// costs a verification of each of them on every probe hit.
 	best, bestScore := 0, -1<<30
 	for i := 0; i+4 <= len(s); i++ {
-		sc := 0
-		for _, c := range []byte(s[i : i+4]) {
-			sc += 4 * int(byteRarity[c])
-		}
+		sc := windowRarity([]byte(s[i : i+4]))
 		h := hash4(binary.LittleEndian.Uint32([]byte(s[i:])))
 		if g := ls.group[h]; g != 0 {
-			sc -= 4 * bits.Len(uint(len(ls.groups[g-1])))
+			sc -= 64 * max(0, bits.Len(uint(len(ls.groups[g-1])))-4)
 		}
 		if sc >= bestScore {
 			best, bestScore = i, sc
