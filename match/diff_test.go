@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wasilibs/go-re2/experimental"
 )
 
 // extraRules exercise the corners of the design: rules without literals
@@ -320,5 +324,51 @@ func TestSetEvaluationFallback(t *testing.T) {
 	}
 	if st.SetFallbacks == 0 {
 		t.Logf("set evaluation did not fail under a %d-byte budget; fallback not exercised", setMaxMem)
+	}
+}
+
+// TestCompileSet1500: go-re2 compiles one set over 1,500 rules and its
+// answer on a line equals Go's regexp rule by rule. (The Matcher uses sets
+// of at most setChunk rules, which are cheaper to evaluate; this shows a
+// single large set is not a limit.)
+func TestCompileSet1500(t *testing.T) {
+	rules := ManyRules(1500)
+	exprs := make([]string, len(rules))
+	for i, r := range rules {
+		exprs[i] = must(RuleExpr(r))
+	}
+	set, err := experimental.CompileSet(exprs)
+	if err != nil {
+		t.Fatalf("CompileSet of %d rules: %v", len(exprs), err)
+	}
+	res := make([]*regexp.Regexp, len(exprs))
+	for i, e := range exprs {
+		res[i] = regexp.MustCompile(e)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	lines := bytes.Split(manyLines(rng, 200), []byte("\n"))
+	if raceEnabled {
+		lines = lines[:5]
+	}
+	n := 0
+	for _, line := range lines {
+		ids, err := set.FindAllWithError(line, -1)
+		if err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		slices.Sort(ids)
+		var want []int
+		for i, re := range res {
+			if re.Match(line) {
+				want = append(want, i)
+			}
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("line %q: set %v, regexp %v", line, ids, want)
+		}
+		n += len(ids)
+	}
+	if n == 0 && !raceEnabled {
+		t.Fatal("no line matched any rule")
 	}
 }
