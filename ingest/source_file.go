@@ -101,6 +101,7 @@ type File struct {
 	// on a file system that sends no events.
 	noEvents bool
 
+	burst    int64         // fileBurst; tests shorten it
 	resume   *FilePosition // set by Resume
 	emitting os.FileInfo   // the file being read, for Position
 }
@@ -130,6 +131,7 @@ func NewFile(path string, opt Options) *File {
 		stats: stats,
 		poll:  FilePollInterval,
 		grace: FileRotateGrace,
+		burst: fileBurst,
 	}
 }
 
@@ -182,11 +184,15 @@ func (f *File) replay(ctx context.Context, out Emitter) error {
 
 // fileReader reads a file, and stops when ctx is cancelled so a large file
 // does not delay a shutdown. err keeps the file's error apart from the
-// emitter's, which Framer.ReadFrom returns the same way.
+// emitter's, which Framer.ReadFrom returns the same way. When limited, it
+// ends a burst with a false EOF after budget bytes, setting more.
 type fileReader struct {
-	ctx context.Context
-	fd  *os.File
-	err error
+	ctx     context.Context
+	fd      *os.File
+	err     error
+	limited bool
+	budget  int64
+	more    bool
 }
 
 func (r *fileReader) Read(p []byte) (int, error) {
@@ -195,12 +201,27 @@ func (r *fileReader) Read(p []byte) (int, error) {
 		return 0, r.ctx.Err()
 	default:
 	}
+	if r.limited {
+		if r.budget <= 0 {
+			r.more = true
+			return 0, io.EOF
+		}
+		if int64(len(p)) > r.budget {
+			p = p[:r.budget]
+		}
+	}
 	n, err := r.fd.Read(p)
+	r.budget -= int64(n)
 	if err != nil && err != io.EOF {
 		r.err = err
 	}
 	return n, err
 }
+
+// fileBurst bounds one read burst while following, so that a source far
+// behind its file (a slow pipeline, a large file found by a glob) still
+// looks at its path now and then, queueing the files rotated in meanwhile.
+const fileBurst = 8 << 20
 
 // fileTail is the state of one follow run.
 type fileTail struct {
@@ -241,7 +262,7 @@ func (f *File) follow(ctx context.Context, out Emitter) error {
 		return fmt.Errorf("cannot resolve %q: %w", f.path, err)
 	}
 	t := &fileTail{f: f, ctx: ctx, path: abs, fr: NewFramer(out, f.opt.MaxLine, f.stats)}
-	t.rd.ctx = ctx
+	t.rd.ctx, t.rd.limited = ctx, true
 	defer t.fr.Close()
 	defer t.closeAll()
 
@@ -502,16 +523,26 @@ func (t *fileTail) tailStart(fd *os.File, size int64) int64 {
 
 // drain reads cur to its end and hands on every whole line read.
 func (t *fileTail) drain() error {
-	n, err := t.fr.ReadFrom(&t.rd)
-	t.off += n
-	if err != nil {
-		if t.rd.err == nil {
-			return err // the emitter's or ctx's
+	for {
+		t.rd.budget, t.rd.more = t.f.burst, false
+		n, err := t.fr.ReadFrom(&t.rd)
+		t.off += n
+		if err != nil {
+			if t.rd.err == nil {
+				return err // the emitter's or ctx's
+			}
+			t.readError(err)
+			t.rd.err = nil
+			return t.fr.Flush()
 		}
-		t.readError(err)
-		t.rd.err = nil
+		if err := t.fr.Flush(); err != nil {
+			return err
+		}
+		if !t.rd.more {
+			return nil
+		}
+		t.look(time.Now())
 	}
-	return t.fr.Flush()
 }
 
 func (t *fileTail) readError(err error) {

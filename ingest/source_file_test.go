@@ -367,6 +367,77 @@ func TestFileRotationUnderLoad(t *testing.T) {
 	fileWaitLines(t, r.c, want)
 }
 
+func TestFileRotationWhileBehind(t *testing.T) {
+	fileNoLeaks(t)
+	// The pipeline lets one block through at a time while the file is
+	// rotated three times: between read bursts the source still looks at
+	// the path and queues each new file, then reads them all in order.
+	path := filepath.Join(t.TempDir(), "behind.log")
+	os.WriteFile(path, nil, 0o644)
+	tokens := make(chan struct{})
+	queued := make(chan struct{}, 8)
+	c := &fileCollector{}
+	src := NewFile(path, Options{})
+	src.poll, src.grace, src.burst = 20*time.Millisecond, 150*time.Millisecond, 4<<10
+	opened := make(chan int64, 8)
+	src.onOpen = func(off int64) { opened <- off }
+	src.onQueue = func() { queued <- struct{}{} }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- src.Run(ctx, EmitterFunc(func(b *Block) error {
+			select {
+			case <-tokens:
+			case <-ctx.Done():
+				PutBlock(b)
+				return ctx.Err()
+			}
+			return c.Emit(b)
+		}))
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}()
+	<-opened
+	var want []string
+	for gen := range 4 {
+		text, lines := fileLines(fmt.Sprintf("gen %d line", gen), 10000)
+		want = append(want, lines...)
+		fileAppend(t, path, text)
+		if gen == 3 {
+			break
+		}
+		os.Rename(path, fmt.Sprintf("%s.%d", path, gen))
+		os.WriteFile(path, nil, 0o644)
+		// Let blocks through one at a time until the new file is queued.
+		for seen := false; !seen; {
+			select {
+			case <-queued:
+				seen = true
+			case tokens <- struct{}{}:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the new file was not queued")
+			}
+		}
+		if n := len(c.snapshot()); n >= len(want) {
+			t.Fatalf("the new file was queued only after the old one was read (%d lines)", n)
+		}
+	}
+	go func() {
+		for {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	fileWaitLines(t, c, want)
+}
+
 func TestFileCopyTruncate(t *testing.T) {
 	fileNoLeaks(t)
 	path := filepath.Join(t.TempDir(), "app.log")
