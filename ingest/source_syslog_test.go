@@ -439,6 +439,33 @@ func TestSyslogTLS(t *testing.T) {
 	p := syslogConnect(t, l)
 	fmt.Fprint(p, "<13>1 - h a - - - plain\n")
 	tcpWait(t, "a failed handshake", func() bool { return l.stats.Errors.Load() == 1 })
+
+	// With ca_file, clients must present a certificate it signed.
+	lm, colM, _ := syslogStart(t, func(c *config.Stream) {
+		c.TLS = &config.TLS{CertFile: certFile, KeyFile: keyFile, CAFile: certFile}
+	}, Options{})
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := tls.Dial("tcp", lm.tcpLn.String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cm.Close()
+	fmt.Fprint(cm, "<13>1 - h a - - - mutual\n")
+	tcpWaitText(t, colM, "mutual")
+	anon, err := tls.Dial("tcp", lm.tcpLn.String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	if err == nil {
+		// TLS 1.3 reports the missing certificate on the first read.
+		anon.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, err = anon.Read(make([]byte, 1))
+		anon.Close()
+	}
+	if err == nil || os.IsTimeout(err) {
+		t.Fatalf("a client without a certificate: %v", err)
+	}
+	tcpWait(t, "the refused handshake", func() bool { return lm.stats.Errors.Load() == 1 })
 }
 
 func TestSyslogUDP(t *testing.T) {

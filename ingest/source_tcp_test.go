@@ -346,6 +346,24 @@ func TestTCPDialTLS(t *testing.T) {
 	fmt.Fprint(c, "over tls\nsecond\n")
 	tcpWaitText(t, col, "over tls", "second")
 
+	// A server that requires a client certificate gets the configured one;
+	// insecure_skip_verify connects without the CA.
+	pool := x509.NewCertPool()
+	pemBytes, _ := os.ReadFile(certFile)
+	pool.AppendCertsFromPEM(pemBytes)
+	mtls := tcpListen(t, "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert})
+	srcM, _ := tcpDial(t, mtls.ln.Addr().String(), func(c *config.Stream) {
+		c.TLS = &config.TLS{InsecureSkipVerify: true, CertFile: certFile, KeyFile: keyFile}
+	}, Options{})
+	colM := &tcpCollector{}
+	tcpRun(t, srcM, colM)
+	cm := mtls.accept(t)
+	fmt.Fprint(cm, "mutual\n")
+	tcpWaitText(t, colM, "mutual")
+	if st := cm.(*tls.Conn).ConnectionState(); len(st.PeerCertificates) != 1 {
+		t.Fatalf("the server saw %d client certificates", len(st.PeerCertificates))
+	}
+
 	// Without the CA the handshake fails and the source keeps retrying.
 	src2, stats2 := tcpDial(t, srv.ln.Addr().String(), func(c *config.Stream) {
 		c.TLS = &config.TLS{}
