@@ -524,7 +524,7 @@ func (t *fileTail) tailStart(fd *os.File, size int64) int64 {
 // drain reads cur to its end and hands on every whole line read.
 func (t *fileTail) drain() error {
 	for {
-		t.rd.budget, t.rd.more = t.f.burst, false
+		t.rd.budget, t.rd.more = max(t.f.burst, 1<<10), false
 		n, err := t.fr.ReadFrom(&t.rd)
 		t.off += n
 		if err != nil {
