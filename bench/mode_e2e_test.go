@@ -133,3 +133,57 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+func TestLatencyModeSmoke(t *testing.T) {
+	args := []string{"--mode", "latency", "--size", "2MiB", "--rules", "default", "--latency-duration", "1s", "--latency-rate", "5000"}
+	out := runBench(t, args...)
+	t.Log("\n" + out)
+	for _, want := range []string{"rules=default (47 with the probe rule)", "probes sent", "p99 ms", "check probes received = sent", "fsnotify"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "MISMATCH") {
+		t.Errorf("a cross-check failed:\n%s", out)
+	}
+
+	js := runBench(t, append(args, "--json", "--latency-probe-every", "10")...)
+	var rep LatencyReport
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, js)
+	}
+	if len(rep.RuleSets) != 1 || rep.Rate != 5000 || rep.ProbeEvery != 10 {
+		t.Fatalf("unexpected report: %+v", rep)
+	}
+	rs := rep.RuleSets[0]
+	// About 5000 lines in 1 s, one in 10 a probe; a loaded machine may
+	// write fewer batches, but the rate catches up in the next one.
+	if rs.ProbesSent < 100 || rs.ProbesRecv != rs.ProbesSent || rs.Duplicates != 0 {
+		t.Errorf("probes: %d sent, %d received, %d duplicates", rs.ProbesSent, rs.ProbesRecv, rs.Duplicates)
+	}
+	if rs.P50Millis <= 0 || rs.P50Millis > rs.P99Millis || rs.P99Millis > rs.MaxMillis {
+		t.Errorf("percentiles out of order: p50 %v p99 %v max %v", rs.P50Millis, rs.P99Millis, rs.MaxMillis)
+	}
+	for _, c := range rs.Checks {
+		if !c.OK {
+			t.Errorf("check %s failed: %s", c.Name, c.Detail)
+		}
+	}
+}
+
+func TestProbeField(t *testing.T) {
+	f := func(line, key string, want int64, wantOK bool) {
+		t.Helper()
+		got, ok := probeField(line, key)
+		if got != want || ok != wantOK {
+			t.Errorf("probeField(%q, %q) = %d, %v; want %d, %v", line, key, got, ok, want, wantOK)
+		}
+	}
+	line := string(appendProbe(nil, 42, 1700000000000000000))
+	f(line, "seq=", 42, true)
+	f(line, "t=", 1700000000000000000, true)
+	f(string(appendProbe(nil, -1, 5)), "seq=", -1, true)
+	f("x seq=1 at=3", "t=", 0, false)
+	f("x seq=1 at=3 t=4", "t=", 4, true)
+	f("no fields", "seq=", 0, false)
+}
