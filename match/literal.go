@@ -355,6 +355,27 @@ func ruleLiterals(re *syntax.Regexp) (lits []string, fold, exact, ok bool, extra
 	return req, li.fold, exact, true, extra
 }
 
+// anchoredStart reports whether every match of re starts at the start of
+// the text (per line: at the line start): ^ or \A first in every branch.
+func anchoredStart(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginText, syntax.OpBeginLine:
+		return true
+	case syntax.OpCapture:
+		return anchoredStart(re.Sub[0])
+	case syntax.OpConcat:
+		return len(re.Sub) > 0 && anchoredStart(re.Sub[0])
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if !anchoredStart(sub) {
+				return false
+			}
+		}
+		return len(re.Sub) > 0
+	}
+	return false
+}
+
 // lineLocal rewrites a parsed rule so that, run over a block of many lines,
 // it matches exactly where the rule matches within one line: nothing may
 // match '\n', and ^ $ \A \z mean line start and end. The block scan of

@@ -56,3 +56,25 @@ func TestIndexFold(t *testing.T) {
 	f("a (ROOT) b", "(root)", 2)
 	f("12:34", ":3", 2)
 }
+
+func TestAnchoredStart(t *testing.T) {
+	f := func(pattern string, want bool) {
+		t.Helper()
+		re, err := syntax.Parse(pattern, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := anchoredStart(re); got != want {
+			t.Fatalf("anchoredStart(%s) = %v, want %v", pattern, got, want)
+		}
+	}
+	f(`^\d+$`, true)
+	f(`\d+$`, false)
+	f(`^a|^b`, true)
+	f(`^a|b`, false)
+	f(`(?m)^x`, true)
+	f(`(^a)`, true)
+	f(`\Aabc`, true)
+	f(`x*^`, false)
+	f(`.`, false)
+}

@@ -37,6 +37,11 @@ type Program struct {
 	exact    Bits  // rules whose literal hit is a match
 	residual Bits  // rules without literals: found by a block scan
 	resIdx   []int // the residual rules, in order
+	// Residual rules whose every match starts at the line start are run
+	// with Go's regexp on each line (cheap: an anchored match fails on the
+	// first bytes); the others by a line-local RE2 scan of the block.
+	resAnch, resFree   []int
+	anchBits, freeBits Bits
 	// extra are further literal requirements per rule, checked on a
 	// candidate line before RE2 (see ruleLiterals).
 	extra [][]reqLits
@@ -104,6 +109,8 @@ func Compile(rules []Rule) (*Program, error) {
 	p.exact = NewBits(len(rules))
 	p.extra = make([][]reqLits, len(rules))
 	p.residual = NewBits(len(rules))
+	p.anchBits = NewBits(len(rules))
+	p.freeBits = NewBits(len(rules))
 	index := map[string]int{}
 	for i, r := range rules {
 		expr, err := RuleExpr(r)
@@ -119,6 +126,13 @@ func Compile(rules []Rule) (*Program, error) {
 		if !ok {
 			p.residual.Set(i)
 			p.resIdx = append(p.resIdx, i)
+			if anchoredStart(re) {
+				p.resAnch = append(p.resAnch, i)
+				p.anchBits.Set(i)
+			} else {
+				p.resFree = append(p.resFree, i)
+				p.freeBits.Set(i)
+			}
 		} else {
 			for _, s := range lits {
 				p.ls.add(s, fold, i, index)
@@ -224,13 +238,16 @@ type Matcher struct {
 	res   []*re2.Regexp    // per rule, compiled on first use
 	std   []*regexp.Regexp // per rule, when RE2 cannot compile it
 	sets  []ruleSet
-	resid []blockRE
+	resid []blockRE      // line-local RE2 programs of p.resFree
+	anch  *regexp.Regexp // p.resAnch in one Go regexp, run per line
 
 	// Scratch, reused across Scan calls.
 	cands  []candLine
 	hits   []litHit
 	arena  []uint64
 	rlines []int // start, end pairs of residual hit lines
+	rl2    []int // the same, from the block scan, before merging
+	merge  []int
 	rules  Bits
 	verify Bits
 	active Bits
@@ -268,10 +285,23 @@ func (p *Program) NewMatcher() (*Matcher, error) {
 		setRules = setRules[k:]
 	}
 
-	if len(p.resIdx) > 0 {
-		if err := m.addResidual(p.resIdx); err != nil {
+	if len(p.resFree) > 0 {
+		if err := m.addResidual(p.resFree); err != nil {
 			return nil, err
 		}
+	}
+	if len(p.resAnch) > 0 {
+		parts := make([]string, len(p.resAnch))
+		for i, r := range p.resAnch {
+			parts[i] = "(?:" + p.exprs[r] + ")"
+		}
+		// Every match starts at 0 already; a leading \A lets Go's regexp
+		// see the program as anchored and try only that position.
+		re, err := regexp.Compile(`\A(?:` + strings.Join(parts, "|") + ")")
+		if err != nil {
+			return nil, fmt.Errorf("BUG: anchored residual rules: %w", err)
+		}
+		m.anch = re
 	}
 	return m, nil
 }
@@ -367,7 +397,10 @@ func (m *Matcher) Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)
 		m.literalPass(block)
 	}
 	m.rlines = m.rlines[:0]
-	if len(m.resid) > 0 && intersects(p.residual, m.active) {
+	if m.anch != nil && intersects(p.anchBits, m.active) {
+		m.anchoredPass(block)
+	}
+	if len(m.resid) > 0 && intersects(p.freeBits, m.active) {
 		m.residualPass(block)
 	}
 
@@ -470,11 +503,55 @@ type litHit struct {
 
 func cmpHits(a, b litHit) int { return a.start - b.start }
 
-// residualPass runs the line-local programs of the rules without literals
-// over the block and records the lines they hit, in order. A hit is a real
-// match of some residual rule on that line (see lineLocal).
+// anchoredPass runs the line-start-anchored residual rules on every line
+// and records the lines they match, in order. Go's regexp on the raw line
+// is Naive's semantics exactly (invalid UTF-8 included).
+func (m *Matcher) anchoredPass(b []byte) {
+	m.stats.ResidualScans++
+	for off := 0; off < len(b); {
+		end := bytes.IndexByte(b[off:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += off
+		}
+		if m.anch.Match(b[off:end]) {
+			m.rlines = append(m.rlines, off, end)
+		}
+		off = end + 1
+	}
+}
+
+// residualPass runs the line-local programs of the other rules without
+// literals over the block and merges the lines they hit into m.rlines, in
+// order. A hit is a real match of some residual rule on that line (see
+// lineLocal).
 func (m *Matcher) residualPass(block []byte) {
 	m.stats.ResidualScans++
+	m.rl2 = m.rl2[:0]
+	m.blockScan(block)
+	if len(m.rlines) == 0 {
+		m.rlines, m.rl2 = m.rl2, m.rlines
+		return
+	}
+	// Merge two sorted pair lists; rl2 ends up holding the result.
+	a, b := m.rlines, m.rl2
+	out := m.merge[:0]
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || (len(a) > 0 && a[0] < b[0]):
+			out, a = append(out, a[0], a[1]), a[2:]
+		case len(a) == 0 || b[0] < a[0]:
+			out, b = append(out, b[0], b[1]), b[2:]
+		default:
+			out, a, b = append(out, a[0], a[1]), a[2:], b[2:]
+		}
+	}
+	m.merge, m.rlines = m.rlines, out
+}
+
+// blockScan appends to m.rl2 the lines hit by the line-local RE2 programs.
+func (m *Matcher) blockScan(block []byte) {
 	b := block
 	sanitized := false
 	if !utf8.Valid(b) {
@@ -516,20 +593,20 @@ func (m *Matcher) residualPass(block []byte) {
 			} else {
 				le += hit
 			}
-			m.rlines = append(m.rlines, ls, le)
+			m.rl2 = append(m.rl2, ls, le)
 			pos = le + 1
 		}
 	}
 	if len(m.resid) > 1 {
-		m.rlines = sortPairs(m.rlines)
+		m.rl2 = sortPairs(m.rl2)
 	}
 	if sanitized {
 		k := 0
-		for i, x := range m.rlines {
+		for i, x := range m.rl2 {
 			for k < len(m.sanPos) && m.sanPos[k] < x {
 				k++
 			}
-			m.rlines[i] = x - 2*k
+			m.rl2[i] = x - 2*k
 		}
 	}
 }
@@ -601,7 +678,7 @@ func (m *Matcher) line(line []byte, lit []uint64, resHit bool, fn func([]byte, B
 			nver += bits.OnesCount64(v)
 		}
 	}
-	if resHit && len(p.resIdx) == 1 && len(m.resid) == 1 {
+	if resHit && len(p.resIdx) == 1 {
 		// The only residual rule hit the line: that is a match.
 		r := p.resIdx[0]
 		if ver.Has(r) {

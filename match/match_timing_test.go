@@ -70,6 +70,12 @@ func BenchmarkScan(b *testing.B) {
 		b.Run(c.name+"/default/naive", func(b *testing.B) { benchScan(b, DefaultRules(), true, c.quiet, 64<<10) })
 		b.Run(c.name+"/many1000/matcher", func(b *testing.B) { benchScan(b, ManyRules(1000), false, c.quiet, 64<<10) })
 	}
+	// Rules without literals: anchored ones run per line with Go's regexp,
+	// unanchored ones as one RE2 scan of the block.
+	anchored := append(DefaultRules(), Rule{Name: "numeric", Pattern: `^\d+$`}, Rule{Name: "blank", Pattern: `^\s*$`})
+	unanchored := append(DefaultRules(), Rule{Name: "five-digits-at-end", Pattern: `\d{5}$`})
+	b.Run("quiet/default+anchored-residual/matcher", func(b *testing.B) { benchScan(b, anchored, false, true, 64<<10) })
+	b.Run("quiet/default+unanchored-residual/matcher", func(b *testing.B) { benchScan(b, unanchored, false, true, 64<<10) })
 	b.Run("quiet/many1000/naive", func(b *testing.B) { benchScan(b, ManyRules(1000), true, true, 64<<10) })
 }
 
