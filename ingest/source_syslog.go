@@ -204,6 +204,9 @@ func (l *syslogListener) Run(ctx context.Context, out Emitter) error {
 	if l.tcp {
 		if ln, err = lc.Listen(ctx, "tcp", l.addr); err != nil {
 			close(l.ready)
+			if ctx.Err() != nil {
+				return nil
+			}
 			return fmt.Errorf("stream %q: cannot listen on tcp %s: %w", l.name, l.addr, err)
 		}
 		l.tcpLn = ln.Addr()

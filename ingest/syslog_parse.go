@@ -148,17 +148,20 @@ func syslogSDLen(b []byte) int {
 	i := 0
 	for i < len(b) && b[i] == '[' {
 		i++
+		// Fast path: no escape before the first ']' and balanced quotes
+		// (none, or whole values): the element ends there.
+		if j := bytes.IndexByte(b[i:], ']'); j < 0 {
+			return -1
+		} else if seg := b[i : i+j]; bytes.IndexByte(seg, '\\') < 0 && bytes.Count(seg, syslogQuote)%2 == 0 {
+			i += j + 1
+			continue
+		}
 		quoted := false
 	element:
 		for {
 			if i >= len(b) {
 				return -1
 			}
-			j := bytes.IndexAny(b[i:], syslogSDSpecial)
-			if j < 0 {
-				return -1
-			}
-			i += j
 			switch b[i] {
 			case '\\':
 				i++ // the escaped byte, whatever it is
@@ -179,8 +182,7 @@ func syslogSDLen(b []byte) int {
 	return i
 }
 
-// syslogSDSpecial are the bytes that matter inside an SD element.
-const syslogSDSpecial = "\\\"]"
+var syslogQuote = []byte{'"'}
 
 var syslogMonths = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 

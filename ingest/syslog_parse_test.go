@@ -102,6 +102,9 @@ func FuzzSyslog(f *testing.F) {
 		if len(in) > 4096 {
 			return
 		}
+		if got, want := syslogSDLen(in), syslogSDLenRef(in); got != want {
+			t.Fatalf("syslogSDLen(%q) = %d, the byte loop says %d", in, got, want)
+		}
 		var m syslogMsg
 		ok := syslogParse(in, &m)
 		within := func(name string, s []byte) {
@@ -127,6 +130,68 @@ func FuzzSyslog(f *testing.F) {
 			t.Fatalf("msg %q of %q does not run to the end of the input", m.Msg, in)
 		}
 	})
+}
+
+// syslogSDLenRef is syslogSDLen without its fast path: a plain byte loop.
+func syslogSDLenRef(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	if b[0] == '-' {
+		if len(b) > 1 && b[1] != ' ' {
+			return -1
+		}
+		return 1
+	}
+	i := 0
+	for i < len(b) && b[i] == '[' {
+		i++
+		quoted, done := false, false
+		for ; i < len(b) && !done; i++ {
+			switch b[i] {
+			case '\\':
+				i++
+			case '"':
+				quoted = !quoted
+			case ']':
+				done = !quoted
+			}
+		}
+		if !done {
+			return -1
+		}
+	}
+	if i == 0 {
+		return -1
+	}
+	return i
+}
+
+func TestSyslogSDLen(t *testing.T) {
+	f := func(in string, want int) {
+		t.Helper()
+		if got := syslogSDLen([]byte(in)); got != want {
+			t.Fatalf("syslogSDLen(%q) = %d, want %d", in, got, want)
+		}
+		if got := syslogSDLenRef([]byte(in)); got != want {
+			t.Fatalf("syslogSDLenRef(%q) = %d, want %d", in, got, want)
+		}
+	}
+	f("", -1)
+	f("-", 1)
+	f("- msg", 1)
+	f("-x", -1)
+	f("x", -1)
+	f("[a]", 3)
+	f("[a][b] msg", 6)
+	f(`[a x="1" y="2"] m`, 15)
+	f(`[a x="]"] m`, 9)
+	f(`[a x="\""] m`, 10)
+	f(`[a x="\]"] m`, 10)
+	f(`[a x="\\"] m`, 10)
+	f(`[a x="]`, -1)
+	f(`[a x="\`, -1)
+	f(`[a`, -1)
 }
 
 func BenchmarkSyslogParse(b *testing.B) {
