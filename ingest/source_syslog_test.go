@@ -510,44 +510,52 @@ func TestSyslogListenError(t *testing.T) {
 // writes octet-counted RFC 5424 messages, parsed into MSG lines with host
 // and app, into a counting emitter. "one-app" is a host sending for one
 // app; "mixed" alternates three hosts (a relay), so every message changes
-// the Meta and SetMeta flushes a block per message: the worst case.
+// the Meta: each of them fills its own framer's blocks.
 func BenchmarkSyslogOctetIngest(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		hosts int
-	}{{"one-app", 1}, {"mixed", 3}} {
-		b.Run(bc.name, func(b *testing.B) {
-			lines := bytes.Split(bytes.TrimSuffix(tcpLogStream(1<<20), []byte("\n")), []byte("\n"))
-			var chunk bytes.Buffer
-			var msgBytes int64
-			for i, line := range lines {
-				hdr := fmt.Sprintf("<14>1 2026-11-23T22:44:01.%06dZ web-%d.example.com api %d - [meta@32473 req=\"r%d\"] ", i, i%bc.hosts, 1000+i%5, i)
-				fmt.Fprintf(&chunk, "%d %s%s", len(hdr)+len(line), hdr, line)
-				msgBytes += int64(len(line) + 1)
-			}
-			l, _, _ := syslogStart(b, nil, Options{})
-			cnt := &tcpCounter{want: int64(b.N) * msgBytes, done: make(chan struct{})}
-			// Swap the collector for the counter before anything arrives.
-			l.mu.Lock()
-			l.frs.out = cnt
-			l.mu.Unlock()
-			c := syslogConnect(b, l)
-			b.SetBytes(int64(chunk.Len()))
-			b.ReportAllocs()
-			b.ResetTimer()
-			go func() {
-				for range b.N {
-					if _, err := c.Write(chunk.Bytes()); err != nil {
-						return
-					}
-				}
-			}()
-			<-cnt.done
-			b.StopTimer()
-			b.ReportMetric(float64(cnt.lines.Load())/b.Elapsed().Seconds(), "msgs/s")
-			b.ReportMetric(float64(cnt.bytes.Load())/float64(cnt.blocks.Load()), "B/block")
-		})
+	b.Run("one-app", func(b *testing.B) { syslogBenchIngest(b, true, 1) })
+	b.Run("mixed", func(b *testing.B) { syslogBenchIngest(b, true, 3) })
+}
+
+// BenchmarkSyslogNewlineIngest is BenchmarkSyslogOctetIngest with newline
+// framing, as `logger --tcp` sends by default.
+func BenchmarkSyslogNewlineIngest(b *testing.B) {
+	b.Run("one-app", func(b *testing.B) { syslogBenchIngest(b, false, 1) })
+}
+
+func syslogBenchIngest(b *testing.B, octet bool, hosts int) {
+	lines := bytes.Split(bytes.TrimSuffix(tcpLogStream(1<<20), []byte("\n")), []byte("\n"))
+	var chunk bytes.Buffer
+	var msgBytes int64
+	for i, line := range lines {
+		hdr := fmt.Sprintf("<14>1 2026-11-23T22:44:01.%06dZ web-%d.example.com api %d - [meta@32473 req=\"r%d\"] ", i, i%hosts, 1000+i%5, i)
+		if octet {
+			fmt.Fprintf(&chunk, "%d %s%s", len(hdr)+len(line), hdr, line)
+		} else {
+			fmt.Fprintf(&chunk, "%s%s\n", hdr, line)
+		}
+		msgBytes += int64(len(line) + 1)
 	}
+	l, _, _ := syslogStart(b, nil, Options{})
+	cnt := &tcpCounter{want: int64(b.N) * msgBytes, done: make(chan struct{})}
+	// Swap the collector for the counter before anything arrives.
+	l.mu.Lock()
+	l.frs.out = cnt
+	l.mu.Unlock()
+	c := syslogConnect(b, l)
+	b.SetBytes(int64(chunk.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() {
+		for range b.N {
+			if _, err := c.Write(chunk.Bytes()); err != nil {
+				return
+			}
+		}
+	}()
+	<-cnt.done
+	b.StopTimer()
+	b.ReportMetric(float64(cnt.lines.Load())/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(cnt.bytes.Load())/float64(cnt.blocks.Load()), "B/block")
 }
 
 func TestSyslogIPv6(t *testing.T) {
