@@ -80,7 +80,9 @@ type Block struct {
 // DefaultBlockSize is the capacity of pooled blocks.
 const DefaultBlockSize = 64 << 10
 
-var blockPool = sync.Pool{New: func() any { return &Block{B: make([]byte, 0, DefaultBlockSize)} }}
+// Pooled blocks hold a whole default-bounded line, so a framer with the
+// default bound never replaces a fresh pool buffer with a larger one.
+var blockPool = sync.Pool{New: func() any { return &Block{B: make([]byte, 0, max(DefaultBlockSize, DefaultMaxLine+1))} }}
 
 // GetBlock returns an empty block from the pool.
 func GetBlock() *Block {
