@@ -262,3 +262,63 @@ func TestSSERestartResumesWithoutGapsOrRepeats(t *testing.T) {
 		t.Fatalf("%d lines alerted twice after the resume", dup)
 	}
 }
+
+// TestTCPRestartEveryLineAfterMatches: a TCP log server dies mid-stream
+// and comes back on the same port; every line it sends after the restart
+// alerts.
+func TestTCPRestartEveryLineAfterMatches(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	// serve writes lines [from, to) to the first client, then holds it.
+	serve := func(ln net.Listener, from, to int) chan net.Conn {
+		conns := make(chan net.Conn, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns <- c
+			for i := from; i < to; i++ {
+				if _, err := fmt.Fprintf(c, "%s\n", seqLine(i)); err != nil {
+					return
+				}
+			}
+		}()
+		return conns
+	}
+	first := serve(ln, 0, 2000)
+	st := new(ingest.Stats)
+	src, err := ingest.NewTCP(config.Stream{Name: "tcp", Type: "tcp", URL: addr, ReconnectDelay: config.Duration(50 * time.Millisecond)}, ingest.Options{Stats: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest, cancel, done := runStreamPipeline(t, src, st)
+	waitCount(t, dest, 0, 2000)
+	// The crash: listener and connection gone.
+	ln.Close()
+	(<-first).Close()
+	var ln2 net.Listener
+	for range 50 {
+		if ln2, err = net.Listen("tcp", addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	second := serve(ln2, 2000, 6000)
+	waitCount(t, dest, 2000, 6000)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	(<-second).Close()
+	if st.Reconnects.Load() == 0 {
+		t.Fatal("no reconnect counted")
+	}
+}
