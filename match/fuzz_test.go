@@ -17,6 +17,8 @@ func FuzzMatcher(f *testing.F) {
 	f.Add([]byte("caf\u00e9\nCAF\u00c9"), `(?i)é`, `\bCAF`, "af", uint8(0xff))
 	f.Add([]byte("GET / 502 12 \"-\"\n"), `" 5\d\d \d+ "`, `\A.`, `\z`, uint8(4))
 	f.Add([]byte("abcabc\nxyz\n"), `(abc|xyz)+`, `z\z`, "bca", uint8(5))
+	f.Add([]byte("xfoo\nBAR\nFo0\n"), `foo|bar`, `(?i)fo[o0]|bar`, "ba", uint8(1))
+	f.Add([]byte("  at x.y(Z.java:1)\n"), `^\s+at `, `(?i:AT)\s`, "java", uint8(7))
 	f.Fuzz(func(t *testing.T, block []byte, pat1, pat2, text string, flags uint8) {
 		if len(block) > 4096 || len(pat1) > 64 || len(pat2) > 64 || len(text) > 32 {
 			return

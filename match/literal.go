@@ -339,7 +339,10 @@ func ruleLiterals(re *syntax.Regexp) (lits []string, fold, exact, ok bool, extra
 			return nil, false, false, false, nil
 		}
 	}
-	exact = re.Op == syntax.OpLiteral && len(req) == 1 && li.exact != nil && len(li.exact) == 1
+	// Exact: the rule's language is the finite set li.exact and it has no
+	// assertions, so it matches a line iff one of those strings occurs in
+	// it; with case folding only if every part folds the same way.
+	exact = li.exact != nil && slices.Equal(li.exact, req) && uniformLiterals(re, li.fold)
 	if re.Op == syntax.OpConcat {
 		_, cands := concatCandidates(re.Sub)
 		for _, c := range cands {
@@ -353,6 +356,29 @@ func ruleLiterals(re *syntax.Regexp) (lits []string, fold, exact, ok bool, extra
 		}
 	}
 	return req, li.fold, exact, true, extra
+}
+
+// uniformLiterals reports whether re is built only of literals, small
+// classes (case-sensitive only), concatenation, alternation, capture and ?,
+// with every literal folded iff fold: then literalsOf's exact set is its
+// whole language and a literal search decides a match.
+func uniformLiterals(re *syntax.Regexp, fold bool) bool {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return (re.Flags&syntax.FoldCase != 0) == fold
+	case syntax.OpCharClass:
+		return !fold
+	case syntax.OpEmptyMatch:
+		return true
+	case syntax.OpConcat, syntax.OpAlternate, syntax.OpCapture, syntax.OpQuest:
+		for _, sub := range re.Sub {
+			if !uniformLiterals(sub, fold) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // anchoredStart reports whether every match of re starts at the start of

@@ -26,8 +26,14 @@ func TestRuleLiterals(t *testing.T) {
 	f(`(?i)parity error`, `["parity error"] fold=true`, true)
 	f(`(?i)deadlock detected`, `[" detected"] fold=true`, false) // k folds to U+212A
 	f(`(?i)syslog`, `["log"] fold=true`, false)                  // s folds to U+017F
-	f(`foo|bar`, `["bar" "foo"] fold=false`, false)
-	f(`time(?:d)? ?out`, `["time out" "timed out" "timedout" "timeout"] fold=false`, false)
+	f(`foo|bar`, `["bar" "foo"] fold=false`, true)
+	f(`\bfoo|bar`, `["bar" "foo"] fold=false`, false)
+	f(`(?i)foo|bar`, `["bar" "foo"] fold=true`, true)
+	f(`(?i:foo)|bar`, `["bar" "foo"] fold=true`, false)
+	f(`[Ff]oo`, `["foo"] fold=true`, false) // mixed folding: not exact
+	f(`[Ff]o[o0]`, `["fo0" "foo"] fold=true`, false)
+	f(`time(?:d)? ?out`, `["time out" "timed out" "timedout" "timeout"] fold=false`, true)
+	f(`time(?:d)? ?out$`, `["time out" "timed out" "timedout" "timeout"] fold=false`, false)
 	f(`sshd\[\d+\]: Failed password`, `["]: Failed password"] fold=false`, false)
 	f(`^\d+$`, `residual`, false)
 	f(`^$`, `residual`, false)

@@ -393,7 +393,7 @@ func (m *Matcher) Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)
 
 	m.cands = m.cands[:0]
 	m.arena = m.arena[:0]
-	if !p.ls.empty() {
+	if !p.ls.empty() && !subset(m.active, p.residual) {
 		m.literalPass(block)
 	}
 	m.rlines = m.rlines[:0]
@@ -432,6 +432,20 @@ func (m *Matcher) Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)
 		}
 	}
 	return nil
+}
+
+// subset reports whether every rule in a is in b.
+func subset(a, b Bits) bool {
+	for w := range a {
+		var bw uint64
+		if w < len(b) {
+			bw = b[w]
+		}
+		if a[w]&^bw != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func intersects(a, b Bits) bool {
