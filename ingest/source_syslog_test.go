@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -352,8 +354,10 @@ func TestSyslogManyConnections(t *testing.T) {
 	stop()
 	for _, c := range live {
 		c.SetReadDeadline(time.Now().Add(30 * time.Second))
-		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
-			t.Fatalf("live connection after shutdown: read %v, want EOF", err)
+		// A close with bytes still unread in the server's buffer is a
+		// reset rather than a FIN: either way the server closed it.
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("live connection after shutdown: read %v, want EOF or a reset", err)
 		}
 	}
 	runtime.GC()
