@@ -7,13 +7,13 @@ import (
 )
 
 // litScanner finds every occurrence of many literals in one pass over a
-// block, a scalar cousin of Hyperscan's FDR/Teddy: each literal of 4+ bytes
+// block, a scalar cousin of Hyperscan's FDR/Teddy. Each literal of 4+ bytes
 // is represented by its rarest 4-byte window (rarity from 4-gram
-// frequencies in the loghub corpus, see ngram.go); the inner loop hashes the 4 bytes at every
-// position (five positions per 8-byte load) and probes a 128 Ki-bit table.
-// Probe hits are verified against the literals registered under that hash.
-// Literals of 2 or 3 bytes are few and found with bytes.Index (SIMD), once
-// per case variant when case-folded.
+// frequencies in the loghub corpus, see ngram.go). The inner loop hashes
+// the 4 bytes at every position (five positions per 8-byte load) and probes
+// a 128 Ki-bit table; probe hits are verified against the literals
+// registered under that hash. Literals of 2 or 3 bytes are few and found
+// with bytes.Index (SIMD), once per case variant when case-folded.
 //
 // The scanner is immutable after construction and shared by all Matchers.
 type litScanner struct {
