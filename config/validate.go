@@ -417,8 +417,18 @@ func (v *validator) streamURL(s *Stream, path, what string) {
 				"%s has invalid url %q", what, s.URL)
 		}
 	case "tcp":
-		if err := hostPort(s.URL, s.Listen); err != nil {
-			hint := "tcp streams take `host:port`, e.g. `syslog.example.com:514`"
+		addr := s.URL
+		if !s.Listen {
+			// Dialling also takes tcp://host:port, and tls://host:port for
+			// TLS without a tls: section.
+			for _, scheme := range []string{"tcp://", "tls://"} {
+				if rest, ok := strings.CutPrefix(addr, scheme); ok {
+					addr = strings.TrimSuffix(rest, "/")
+				}
+			}
+		}
+		if err := hostPort(addr, s.Listen); err != nil {
+			hint := "tcp streams take `host:port` (or `tls://host:port`), e.g. `syslog.example.com:514`"
 			if s.Listen {
 				hint = "a listening tcp stream takes a listen address such as `:5514` or `127.0.0.1:5514`"
 			}
