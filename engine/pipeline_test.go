@@ -84,10 +84,12 @@ var testRules = []config.Rule{
 	{Name: "panic", Pattern: `^panic: `},
 }
 
-func genLog(rng *rand.Rand, lines int) []byte {
+// genLog writes lines of which 5 in every `every` (on average) match one
+// of testRules.
+func genLogRate(rng *rand.Rand, lines, every int) []byte {
 	var b strings.Builder
 	for i := range lines {
-		switch rng.IntN(40) {
+		switch rng.IntN(every) {
 		case 0:
 			fmt.Fprintf(&b, "%d ERROR psycopg2.OperationalError: could not connect\n", i)
 		case 1:
@@ -104,6 +106,9 @@ func genLog(rng *rand.Rand, lines int) []byte {
 	}
 	return []byte(b.String())
 }
+
+// genLog is a log with one matching line in eight, to exercise rule state.
+func genLog(rng *rand.Rand, lines int) []byte { return genLogRate(rng, lines, 40) }
 
 func testConfig(rules []config.Rule, cooldown time.Duration) *config.Config {
 	cfg := &config.Config{Identity: config.Identity{Name: "test"}, Alerts: map[string]config.Alert{"out": {Name: "out", Type: "stdout"}}}
