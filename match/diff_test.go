@@ -372,3 +372,40 @@ func TestCompileSet1500(t *testing.T) {
 		t.Fatal("no line matched any rule")
 	}
 }
+
+// TestStrides: rule sets whose literal lengths lead to each probe stride;
+// every literal is planted at every alignment, and Matcher must agree with
+// Naive.
+func TestStrides(t *testing.T) {
+	long := []string{"Out of memory", "Kernel panic", "Traceback (most", "No such file"}
+	f := func(wantStride int, extra ...string) {
+		t.Helper()
+		var rules []Rule
+		for _, s := range append(append([]string(nil), long...), extra...) {
+			rules = append(rules, Rule{Name: s, Text: s})
+		}
+		rules = append(rules, Rule{Name: "fold", Text: "Timed Out While", IgnoreCase: true})
+		p, m, n := mustProgram(t, rules)
+		if p.ls.stride != wantStride {
+			t.Fatalf("stride %d, want %d", p.ls.stride, wantStride)
+		}
+		var b bytes.Buffer
+		for _, r := range rules {
+			for k := range 9 {
+				fmt.Fprintf(&b, "%s%s%s\n", strings.Repeat("x", k), r.Text, strings.Repeat("y", k))
+				fmt.Fprintf(&b, "%s%s\n", strings.Repeat("z", k), strings.ToUpper(r.Text))
+				fmt.Fprintf(&b, "%s%s", strings.Repeat("w", k), r.Text[:len(r.Text)-1]+"\n")
+			}
+		}
+		b.WriteString("Out of memor")
+		for _, blk := range [][]byte{b.Bytes(), b.Bytes()[:b.Len()-3], b.Bytes()[1:]} {
+			if len(diff(t, m, n, blk, nil)) == 0 {
+				t.Fatal("nothing matched")
+			}
+		}
+	}
+	f(4)
+	f(3, "abcdef", "bcdefg", "cdefgh", "defghi", "efghij")
+	f(2, "abcde", "bcdef", "cdefg", "defgh", "efghi")
+	f(1, "abcd", "bcde", "cdef", "defg", "efgh")
+}

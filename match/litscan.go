@@ -22,6 +22,9 @@ type litScanner struct {
 	groups [][]probeEntry
 	lits   []literal
 	short  []shortLit
+	// stride s: every literal probed by the table registers s consecutive
+	// windows, so probing every s-th position finds each occurrence once.
+	stride int
 }
 
 const hashBits = 17
@@ -107,37 +110,83 @@ func (ls *litScanner) add(s string, fold bool, rule int, index map[string]int) {
 	li := len(ls.lits)
 	index[key] = li
 	ls.lits = append(ls.lits, literal{s: []byte(s), fold: fold, rules: []int32{int32(rule)}})
-	if len(s) < 4 {
-		ls.short = append(ls.short, shortLit{lit: int32(li), variants: variants([]byte(s), fold)})
-		return
+}
+
+// maxStride bounds the probe stride (see build).
+const maxStride = 4
+
+// maxShortVariants is how many bytes.Index passes (literals too short for
+// the stride, times their case variants) build accepts to get a larger
+// stride.
+const maxShortVariants = 4
+
+// build chooses the stride and each literal's probe windows. It must be
+// called once, after every add.
+func (ls *litScanner) build() {
+	// The largest stride that leaves at most maxShortVariants searches to
+	// bytes.Index; literals of 2-3 bytes always go there.
+	ls.stride = 1
+	for st := maxStride; st > 1; st-- {
+		n := 0
+		for _, l := range ls.lits {
+			if len(l.s) >= 4 && len(l.s) < 3+st {
+				n += len(variants(l.s, l.fold))
+			}
+		}
+		if n <= maxShortVariants {
+			ls.stride = st
+			break
+		}
 	}
-	// The rarest window by 4-gram frequency in real logs (windowRarity); on
-	// ties prefer the later one (log messages tend to end more specifically
-	// than they begin). Avoid crowded hashes: a hash shared by many literals
-	// costs a verification of each of them on every probe hit.
+	for li := range ls.lits {
+		l := &ls.lits[li]
+		if len(l.s) < 3+ls.stride {
+			ls.short = append(ls.short, shortLit{lit: int32(li), variants: variants(l.s, l.fold)})
+			continue
+		}
+		ls.addWindows(li)
+	}
+}
+
+// addWindows registers stride consecutive 4-byte windows of literal li.
+func (ls *litScanner) addWindows(li int) {
+	l := &ls.lits[li]
+	s, st := l.s, ls.stride
+	// The rarest run of windows by 4-gram frequency in real logs
+	// (windowRarity; the run is as good as its most common window); on ties
+	// prefer the later one (log messages tend to end more specifically than
+	// they begin). Avoid crowded hashes: a hash shared by many literals costs
+	// a verification of each of them on every probe hit.
 	best, bestScore := 0, -1<<30
-	for i := 0; i+4 <= len(s); i++ {
-		sc := windowRarity([]byte(s[i : i+4]))
-		h := hash4(binary.LittleEndian.Uint32([]byte(s[i:])))
-		if g := ls.group[h]; g != 0 {
-			sc -= 64 * max(0, bits.Len(uint(len(ls.groups[g-1])))-4)
+	for o := 0; o+st+3 <= len(s); o++ {
+		sc := 1 << 30
+		for k := range st {
+			w := s[o+k : o+k+4]
+			wsc := windowRarity(w)
+			if g := ls.group[hash4(binary.LittleEndian.Uint32(w))]; g != 0 {
+				wsc -= 64 * max(0, bits.Len(uint(len(ls.groups[g-1])))-4)
+			}
+			sc = min(sc, wsc)
 		}
 		if sc >= bestScore {
-			best, bestScore = i, sc
+			best, bestScore = o, sc
 		}
 	}
-	for _, v := range variants([]byte(s[best:best+4]), fold) {
-		h := hash4(binary.LittleEndian.Uint32(v))
-		ls.bits[h>>6] |= 1 << (h & 63)
-		g := ls.group[h]
-		if g == 0 {
-			ls.groups = append(ls.groups, nil)
-			g = uint32(len(ls.groups))
-			ls.group[h] = g
-		}
-		e := probeEntry{lit: int32(li), off: int32(best)}
-		if len(ls.groups[g-1]) == 0 || ls.groups[g-1][len(ls.groups[g-1])-1] != e {
-			ls.groups[g-1] = append(ls.groups[g-1], e)
+	for k := range st {
+		off := best + k
+		for _, v := range variants(s[off:off+4], l.fold) {
+			h := hash4(binary.LittleEndian.Uint32(v))
+			ls.bits[h>>6] |= 1 << (h & 63)
+			g := ls.group[h]
+			if g == 0 {
+				ls.groups = append(ls.groups, nil)
+				g = uint32(len(ls.groups))
+				ls.group[h] = g
+			}
+			e := probeEntry{lit: int32(li), off: int32(off)}
+			if len(ls.groups[g-1]) == 0 || ls.groups[g-1][len(ls.groups[g-1])-1] != e {
+				ls.groups[g-1] = append(ls.groups[g-1], e)
+			}
 		}
 	}
 }
@@ -153,30 +202,72 @@ func equalFold(b, lower []byte) bool {
 	return true
 }
 
-// next returns the smallest j >= i such that the 4 bytes at j hash to a
-// probe, or -1.
+// next returns the smallest j >= i that is a multiple of the stride and
+// such that the 4 bytes at j hash to a probe, or -1.
 func (ls *litScanner) next(b []byte, i int) int {
 	tab := &ls.bits
-	for ; i+8 <= len(b); i += 5 {
-		// Bytes i .. i+7: the five 4-byte windows starting at i .. i+4.
-		x := binary.LittleEndian.Uint64(b[i:])
-		if h := hash4(uint32(x)); tab[h>>6]&(1<<(h&63)) != 0 {
-			return i
+	switch ls.stride {
+	case 2:
+		i = (i + 1) &^ 1
+		for ; i+8 <= len(b); i += 6 {
+			// Bytes i .. i+7: the windows starting at i, i+2, i+4.
+			x := binary.LittleEndian.Uint64(b[i:])
+			if h := hash4(uint32(x)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i
+			}
+			if h := hash4(uint32(x >> 16)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 2
+			}
+			if h := hash4(uint32(x >> 32)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 4
+			}
 		}
-		if h := hash4(uint32(x >> 8)); tab[h>>6]&(1<<(h&63)) != 0 {
-			return i + 1
+	case 3:
+		i = (i + 2) / 3 * 3
+		for ; i+8 <= len(b); i += 6 {
+			// The windows starting at i and i+3.
+			x := binary.LittleEndian.Uint64(b[i:])
+			if h := hash4(uint32(x)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i
+			}
+			if h := hash4(uint32(x >> 24)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 3
+			}
 		}
-		if h := hash4(uint32(x >> 16)); tab[h>>6]&(1<<(h&63)) != 0 {
-			return i + 2
+	case 4:
+		i = (i + 3) &^ 3
+		for ; i+8 <= len(b); i += 8 {
+			// The windows starting at i and i+4.
+			x := binary.LittleEndian.Uint64(b[i:])
+			if h := hash4(uint32(x)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i
+			}
+			if h := hash4(uint32(x >> 32)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 4
+			}
 		}
-		if h := hash4(uint32(x >> 24)); tab[h>>6]&(1<<(h&63)) != 0 {
-			return i + 3
-		}
-		if h := hash4(uint32(x >> 32)); tab[h>>6]&(1<<(h&63)) != 0 {
-			return i + 4
+	default:
+		for ; i+8 <= len(b); i += 5 {
+			// Bytes i .. i+7: the five windows starting at i .. i+4.
+			x := binary.LittleEndian.Uint64(b[i:])
+			if h := hash4(uint32(x)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i
+			}
+			if h := hash4(uint32(x >> 8)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 1
+			}
+			if h := hash4(uint32(x >> 16)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 2
+			}
+			if h := hash4(uint32(x >> 24)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 3
+			}
+			if h := hash4(uint32(x >> 32)); tab[h>>6]&(1<<(h&63)) != 0 {
+				return i + 4
+			}
 		}
 	}
-	for ; i+4 <= len(b); i++ {
+	for ; i+4 <= len(b); i += ls.stride {
 		if h := hash4(binary.LittleEndian.Uint32(b[i:])); tab[h>>6]&(1<<(h&63)) != 0 {
 			return i
 		}

@@ -152,6 +152,7 @@ func Compile(rules []Rule) (*Program, error) {
 		re, _ = syntax.Parse(expr, syntax.Perl)
 		p.lineExprs = append(p.lineExprs, lineLocal(re).String())
 	}
+	p.ls.build()
 	return p, nil
 }
 
