@@ -22,10 +22,14 @@ import (
 
 // Options tune a Pipeline; zero values take defaults.
 type Options struct {
-	Clock   Clock        // default WallClock
-	Workers int          // default cfg.Settings.Workers, else GOMAXPROCS
-	Ring    int          // blocks per source ring; default 8
-	Logger  *slog.Logger // default slog.Default()
+	Clock   Clock // default WallClock
+	Workers int   // default cfg.Settings.Workers, else GOMAXPROCS
+	Ring    int   // blocks per source ring; default 8
+	// MaxInflight bounds the blocks read and not yet scanned across all
+	// sources, so memory does not grow with the number of sources;
+	// default max(32, 8*Workers).
+	MaxInflight int
+	Logger      *slog.Logger // default slog.Default()
 	// Replay reads file sources from their beginning and makes Run return
 	// once they are consumed and every alert is flushed.
 	Replay bool
@@ -57,6 +61,7 @@ type Pipeline struct {
 	srcs    sync.WaitGroup // running sources
 
 	inflight sync.WaitGroup // blocks pushed and not yet scanned
+	budget   chan struct{}  // one token per block in flight (MaxInflight)
 	stats    Stats
 }
 
@@ -103,6 +108,9 @@ func New(cfg *config.Config, sources []ingest.Source, stats []*ingest.Stats, opt
 	if opt.Ring <= 0 {
 		opt.Ring = 8
 	}
+	if opt.MaxInflight <= 0 {
+		opt.MaxInflight = max(32, 8*opt.Workers)
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -113,7 +121,7 @@ func New(cfg *config.Config, sources []ingest.Source, stats []*ingest.Stats, opt
 		opt.DrainTimeout = 10 * time.Second
 	}
 	mrules := make([]match.Rule, len(cfg.Rules))
-	p := &Pipeline{cfg: cfg, opt: opt, queue: newRunQueue(), rules: make([]ruleMeta, len(cfg.Rules))}
+	p := &Pipeline{cfg: cfg, opt: opt, queue: newRunQueue(), rules: make([]ruleMeta, len(cfg.Rules)), budget: make(chan struct{}, opt.MaxInflight)}
 	for i, r := range cfg.Rules {
 		mrules[i] = match.Rule{Name: r.Name, Pattern: r.Pattern, Text: r.Text, IgnoreCase: r.IgnoreCase}
 		var n int
@@ -261,9 +269,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 func (p *Pipeline) emitter(ctx context.Context, s *sourceRun) ingest.Emitter {
 	return ingest.EmitterFunc(func(b *ingest.Block) error {
+		select {
+		case p.budget <- struct{}{}:
+		case <-ctx.Done():
+			ingest.PutBlock(b)
+			return ctx.Err()
+		}
 		p.inflight.Add(1)
 		if err := s.ring.push(ctx, b); err != nil {
 			p.inflight.Done()
+			<-p.budget
 			ingest.PutBlock(b)
 			return err
 		}
@@ -305,6 +320,7 @@ func (w *worker) run() {
 			}
 			w.p.stats.Blocks.Add(1)
 			ingest.PutBlock(b)
+			<-w.p.budget
 			w.p.inflight.Done()
 		}
 		if s.ring.len() > 0 {

@@ -7,20 +7,37 @@ import (
 // runQueue is the FIFO of sources whose ring has blocks waiting. A source
 // is in it at most once (its scheduled flag), and a worker that drained a
 // few blocks puts a still-busy source at the back, so one busy source
-// cannot starve the others.
+// cannot starve the others. The FIFO is a circular buffer that only grows
+// (to the number of sources), so steady state allocates nothing.
 type runQueue struct {
 	mu     sync.Mutex
-	items  []*sourceRun
-	wake   chan struct{} // 1-buffered: "items may be non-empty"
+	buf    []*sourceRun
+	head   int
+	n      int
+	wake   chan struct{} // 1-buffered: "items may be waiting"
 	closed bool
 }
 
-func newRunQueue() *runQueue { return &runQueue{wake: make(chan struct{}, 1)} }
+func newRunQueue() *runQueue {
+	return &runQueue{buf: make([]*sourceRun, 16), wake: make(chan struct{}, 1)}
+}
 
 func (q *runQueue) put(s *sourceRun) {
 	q.mu.Lock()
-	q.items = append(q.items, s)
+	if q.n == len(q.buf) {
+		grown := make([]*sourceRun, 2*len(q.buf))
+		for i := range q.n {
+			grown[i] = q.buf[(q.head+i)%len(q.buf)]
+		}
+		q.buf, q.head = grown, 0
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = s
+	q.n++
 	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *runQueue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -32,18 +49,16 @@ func (q *runQueue) put(s *sourceRun) {
 func (q *runQueue) take() *sourceRun {
 	for {
 		q.mu.Lock()
-		if len(q.items) > 0 {
-			s := q.items[0]
-			q.items[0] = nil
-			q.items = q.items[1:]
-			more := len(q.items) > 0
+		if q.n > 0 {
+			s := q.buf[q.head]
+			q.buf[q.head] = nil
+			q.head = (q.head + 1) % len(q.buf)
+			q.n--
+			more := q.n > 0
 			q.mu.Unlock()
 			if more {
 				// Pass the wake-up on so another idle worker takes the rest.
-				select {
-				case q.wake <- struct{}{}:
-				default:
-				}
+				q.signal()
 			}
 			return s
 		}
@@ -51,10 +66,7 @@ func (q *runQueue) take() *sourceRun {
 		q.mu.Unlock()
 		if closed {
 			// Let the other workers see the close too.
-			select {
-			case q.wake <- struct{}{}:
-			default:
-			}
+			q.signal()
 			return nil
 		}
 		<-q.wake
@@ -65,8 +77,5 @@ func (q *runQueue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
+	q.signal()
 }
