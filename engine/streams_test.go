@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/tinywatcher/tinywatcher/config"
 	"github.com/tinywatcher/tinywatcher/ingest"
@@ -291,7 +294,9 @@ func TestTCPRestartEveryLineAfterMatches(t *testing.T) {
 	}
 	first := serve(ln, 0, 2000)
 	st := new(ingest.Stats)
-	src, err := ingest.NewTCP(config.Stream{Name: "tcp", Type: "tcp", URL: addr, ReconnectDelay: config.Duration(50 * time.Millisecond)}, ingest.Options{Stats: st})
+	rec := tracetest.NewSpanRecorder()
+	spans := ConnectionSpans(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	src, err := ingest.NewTCP(config.Stream{Name: "tcp", Type: "tcp", URL: addr, ReconnectDelay: config.Duration(50 * time.Millisecond)}, ingest.Options{Stats: st, OnConnection: spans})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,5 +325,22 @@ func TestTCPRestartEveryLineAfterMatches(t *testing.T) {
 	(<-second).Close()
 	if st.Reconnects.Load() == 0 {
 		t.Fatal("no reconnect counted")
+	}
+	// One span per connection: the first ended with the crash, the last
+	// with the shutdown; failed attempts in between are spans too.
+	ended := rec.Ended()
+	if len(ended) < 2 {
+		t.Fatalf("%d connection spans, want at least 2", len(ended))
+	}
+	for _, s := range ended {
+		if s.Name() != "source.connection" {
+			t.Fatalf("span %q", s.Name())
+		}
+	}
+	if first := ended[0]; len(first.Events()) == 0 || first.Events()[0].Name != "connected" {
+		t.Fatalf("the first connection's span has no connected event: %v", first.Events())
+	}
+	if last := ended[len(ended)-1]; last.Status().Code == codes.Error {
+		t.Fatalf("the connection closed by shutdown ended in error: %v", last.Status())
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
@@ -20,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/tinywatcher/tinywatcher/ingest"
 	"github.com/tinywatcher/tinywatcher/sink"
 )
 
@@ -158,4 +160,27 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 	}
 	errs = append(errs, t.MeterProvider.Shutdown(ctx))
 	return errors.Join(errs...)
+}
+
+// ConnectionSpans returns an ingest.Options.OnConnection hook that records
+// one span per connection attempt of a stream source, from the attempt to
+// the connection's end, so a trace shows when a stream was down and why.
+func ConnectionSpans(tp trace.TracerProvider) func(ingest.Connection) {
+	tracer := tp.Tracer(meterName)
+	return func(c ingest.Connection) {
+		_, span := tracer.Start(context.Background(), "source.connection",
+			trace.WithTimestamp(c.Start),
+			trace.WithAttributes(
+				attribute.String("source", c.Source),
+				attribute.Bool("source.connected", !c.Connected.IsZero()),
+			))
+		if !c.Connected.IsZero() {
+			span.AddEvent("connected", trace.WithTimestamp(c.Connected))
+		}
+		if c.Err != nil {
+			span.RecordError(c.Err, trace.WithTimestamp(c.End))
+			span.SetStatus(codes.Error, c.Err.Error())
+		}
+		span.End(trace.WithTimestamp(c.End))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Kind is the class of a source, as rule `sources:` filters name them.
@@ -129,4 +130,19 @@ type Options struct {
 	Logger *slog.Logger
 	// Stats receives the source's counters; a nil Stats is allocated.
 	Stats *Stats
+	// OnConnection, when set, is called by stream sources each time a
+	// connection attempt ends (it failed, broke or was closed), from the
+	// source's goroutine; it must not block. The engine turns these into
+	// trace spans.
+	OnConnection func(Connection)
+}
+
+// Connection is one connection attempt of a stream source, from the
+// attempt to its end.
+type Connection struct {
+	Source    string
+	Start     time.Time // the attempt began
+	Connected time.Time // the connection came up; zero if it never did
+	End       time.Time
+	Err       error // why it ended; nil for a clean end or a shutdown
 }

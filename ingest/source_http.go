@@ -157,7 +157,7 @@ func (h *HTTP) Run(ctx context.Context, out Emitter) error {
 		em:    em,
 		lines: streamLines{max: maxLine + 64},
 		sse:   sseParser{maxLine: maxLine + 64},
-		r:     newStreamRunner(h.name, h.cfg, streamLogger(h.opt), h.stats),
+		r:     newStreamRunner(h.name, h.cfg, streamLogger(h.opt), h.stats).withHook(h.opt.OnConnection),
 	}
 	if h.logEvery > 0 {
 		s.r.thr.Interval = h.logEvery

@@ -65,6 +65,7 @@ func NewTCP(cfg config.Stream, opt Options) (Source, error) {
 		log:     streamLogger(opt),
 		stats:   stats,
 		thr:     Throttle{Interval: streamLogInterval},
+		onConn:  opt.OnConnection,
 	}, nil
 }
 
@@ -91,6 +92,7 @@ type tcpSource struct {
 	log     *slog.Logger
 	stats   *Stats
 	thr     Throttle // mid-line disconnects
+	onConn  func(Connection)
 }
 
 func (s *tcpSource) Kind() Kind    { return KindStream }
@@ -102,7 +104,7 @@ func (s *tcpSource) Run(ctx context.Context, out Emitter) error {
 	em := &streamEmitter{out: out, stats: s.stats}
 	fr := NewFramer(em, s.maxLine, s.stats)
 	defer fr.Close()
-	r := newStreamRunner(s.name, s.cfg, s.log, s.stats)
+	r := newStreamRunner(s.name, s.cfg, s.log, s.stats).withHook(s.onConn)
 	return r.run(ctx, func(ctx context.Context) streamResult { return s.connect(ctx, fr, em) })
 }
 

@@ -148,7 +148,7 @@ func (w *WebSocket) Run(ctx context.Context, out Emitter) error {
 		}
 		s.lines = &streamLines{max: maxLine + 64}
 	}
-	r := newStreamRunner(w.name, w.cfg, streamLogger(w.opt), w.stats)
+	r := newStreamRunner(w.name, w.cfg, streamLogger(w.opt), w.stats).withHook(w.opt.OnConnection)
 	s.r = r
 	err := r.run(ctx, s.run)
 	if ferr := f.Flush(); err == nil && ferr != nil && ctx.Err() == nil {

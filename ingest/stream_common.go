@@ -211,6 +211,7 @@ type streamRunner struct {
 	thr      Throttle // reconnect messages
 	upThr    Throttle // "connected again" messages
 	attempts int      // connections that failed or broke since the last good one
+	onConn   func(Connection)
 }
 
 func newStreamRunner(name string, cfg config.Stream, log *slog.Logger, stats *Stats) *streamRunner {
@@ -245,12 +246,26 @@ func (r *streamRunner) connected() {
 	r.attempts = 0
 }
 
+// withHook sets the Options.OnConnection hook.
+func (r *streamRunner) withHook(h func(Connection)) *streamRunner {
+	r.onConn = h
+	return r
+}
+
 // run calls connect until ctx is cancelled, waiting the backoff between
 // connections. connect runs one connection to its end.
 func (r *streamRunner) run(ctx context.Context, connect func(ctx context.Context) streamResult) error {
 	for {
 		bytes0 := r.stats.Bytes.Load()
+		start := time.Now()
 		res := connect(ctx)
+		if r.onConn != nil {
+			c := Connection{Source: r.name, Start: start, Connected: res.connected, End: time.Now(), Err: res.err}
+			if ctx.Err() != nil {
+				c.Err = nil
+			}
+			r.onConn(c)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -62,14 +62,6 @@ func runWatch(ctx context.Context, g *globalFlags, f *watchFlags) error {
 	if err != nil {
 		return configError(err)
 	}
-	srcOpt := ingest.Options{MaxLine: cfg.Settings.MaxLineBytes, Replay: f.replay, Logger: log}
-	srcs, stats, err := engine.BuildSources(cfg, srcOpt, log)
-	if err != nil {
-		return configError(err)
-	}
-	if len(srcs) == 0 && (f.replay || !hasGlob(cfg.Inputs.Files)) {
-		return configError(errors.New("no inputs to watch: add inputs.files, inputs.containers or inputs.streams"))
-	}
 	tel, err := engine.StartTelemetry(ctx, f.metricsAddr)
 	if err != nil {
 		return runtimeError(err)
@@ -81,6 +73,19 @@ func runWatch(ctx context.Context, g *globalFlags, f *watchFlags) error {
 			log.Warn("telemetry shutdown", "err", err)
 		}
 	}()
+	srcOpt := ingest.Options{
+		MaxLine:      cfg.Settings.MaxLineBytes,
+		Replay:       f.replay,
+		Logger:       log,
+		OnConnection: engine.ConnectionSpans(tel.TracerProvider),
+	}
+	srcs, stats, err := engine.BuildSources(cfg, srcOpt, log)
+	if err != nil {
+		return configError(err)
+	}
+	if len(srcs) == 0 && (f.replay || !hasGlob(cfg.Inputs.Files)) {
+		return configError(errors.New("no inputs to watch: add inputs.files, inputs.containers or inputs.streams"))
+	}
 	disp := sink.NewDispatcher(dests, sink.Options{Logger: log, TracerProvider: tel.TracerProvider})
 	var known []string
 	for _, s := range srcs {
