@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -58,6 +59,7 @@ func runWatch(ctx context.Context, g *globalFlags, f *watchFlags) error {
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
+	warnNotRunYet(log, cfg, f.noResources)
 	dests, err := engine.BuildDestinations(cfg, sink.DestOptions{Stdout: os.Stdout, UserAgent: "TinyWatcher/" + version})
 	if err != nil {
 		return configError(err)
@@ -125,4 +127,18 @@ func hasGlob(files []string) bool {
 		}
 	}
 	return false
+}
+
+// warnNotRunYet says which configured sections this version validates but
+// does not run yet, so nobody believes they are being watched.
+func warnNotRunYet(log *slog.Logger, cfg *config.Config, noResources bool) {
+	if cfg.Resources != nil && !noResources {
+		log.Warn("resources: CPU, memory and disk checks are validated but not run by this version yet")
+	}
+	if len(cfg.SystemChecks) > 0 {
+		log.Warn("system_checks are validated but not run by this version yet", "checks", len(cfg.SystemChecks))
+	}
+	if cfg.Heartbeat != nil {
+		log.Warn("heartbeat is validated but not sent by this version yet", "url", cfg.Heartbeat.URL)
+	}
 }
