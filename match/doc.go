@@ -20,9 +20,11 @@
 //
 //  1. A literal prefilter finds, in one pass over the block, the lines
 //     holding a literal that some rule requires (required-literal analysis
-//     of each rule's syntax tree; a 4-byte-window hash probe per position).
-//  2. Rules with no usable literal ("residual" rules such as ^\d+$) run as
-//     one line-local RE2 program over the whole block.
+//     of each rule's syntax tree; a hashed 4-byte-window probe at every
+//     1st to 4th position).
+//  2. Rules with no usable literal ("residual" rules) run as one line-local
+//     RE2 program over the whole block or, when anchored at the line start
+//     (^\d+$), with Go's regexp on each line.
 //  3. Each candidate line is checked for the rules' further required
 //     literals, then verified with RE2: rule by rule when few rules remain,
 //     else with go-re2 sets. Rules that are a plain literal need no RE2.
