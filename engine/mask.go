@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"math/bits"
 	"path/filepath"
 	"slices"
 
@@ -41,5 +40,3 @@ func listed(s *config.Sources, kind ingest.Kind, name string) bool {
 		return slices.Contains(s.Streams, name)
 	}
 }
-
-func trailingZeros(w uint64) int { return bits.TrailingZeros64(w) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -341,7 +342,7 @@ func (w *worker) match(line []byte, rules match.Bits) {
 	now := p.opt.Clock.Now()
 	for wi, word := range rules {
 		for word != 0 {
-			i := wi<<6 + trailingZeros(word)
+			i := wi<<6 + bits.TrailingZeros64(word)
 			word &= word - 1
 			r := &p.rules[i]
 			r.matches.Add(1)
