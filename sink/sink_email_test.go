@@ -220,7 +220,7 @@ func TestEmailSMTPHonoursContext(t *testing.T) {
 	// A server that accepts and never greets.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Skip(err)
+		t.Skipf("cannot listen on loopback: %v", err)
 	}
 	var conns []net.Conn
 	done := make(chan struct{})
