@@ -103,6 +103,15 @@ func TestDiffRealistic(t *testing.T) {
 	for range 4 {
 		masks = append(masks, randomMask(rng, len(rules)))
 	}
+	// Masks of 1 to 4 rules: lines with few rules left are verified by the
+	// batched per-rule search (batchVerify).
+	for range 10 {
+		b := NewBits(len(rules))
+		for range 1 + rng.IntN(4) {
+			b.Set(rng.IntN(len(rules)))
+		}
+		masks = append(masks, b)
+	}
 	total := 0
 	for mi, mask := range masks {
 		rest := corpus
@@ -123,7 +132,7 @@ func TestDiffRealistic(t *testing.T) {
 	}
 	st := m.Stats()
 	t.Logf("%d reported lines; stats %+v", total, st)
-	if !raceEnabled && !testing.Short() && (st.ResidualScans == 0 || st.RuleEvals == 0 || st.SetEvals == 0 || st.InvalidUTF8 == 0) {
+	if !raceEnabled && !testing.Short() && (st.ResidualScans == 0 || st.BatchEvals == 0 || st.SetEvals == 0 || st.InvalidUTF8 == 0) {
 		t.Errorf("a path was not exercised: %+v", st)
 	}
 }
@@ -408,4 +417,34 @@ func TestStrides(t *testing.T) {
 	f(3, "abcdef", "bcdefg", "cdefgh", "defghi", "efghij")
 	f(2, "abcde", "bcdef", "cdefg", "defgh", "efghi")
 	f(1, "abcd", "bcde", "cdef", "defg", "efgh")
+}
+
+// TestBatchChunks runs the batched per-rule search (batchVerify) with tiny
+// search chunks, so that chunk boundaries and resumption after hits fall
+// everywhere, and compares with Naive.
+func TestBatchChunks(t *testing.T) {
+	defer func(c int) { batchChunk = c }(batchChunk)
+	rules := testRules()
+	per := 60
+	if raceEnabled || testing.Short() {
+		per = 3
+	}
+	corpus := testCorpus(t, per)
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, chunk := range []int{0, 1, 100} {
+		batchChunk = chunk
+		_, m, n := mustProgram(t, rules)
+		for range 8 {
+			mask := NewBits(len(rules))
+			for range 1 + rng.IntN(3) {
+				mask.Set(rng.IntN(len(rules)))
+			}
+			for _, blk := range splitBlocks(corpus, 1+rng.IntN(32<<10)) {
+				diff(t, m, n, blk, mask)
+			}
+		}
+		if m.Stats().BatchEvals == 0 {
+			t.Errorf("chunk %d: no batched search", chunk)
+		}
+	}
 }

@@ -26,8 +26,10 @@
 //     RE2 program over the whole block or, when anchored at the line start
 //     (^\d+$), with Go's regexp on each line.
 //  3. Each candidate line is checked for the rules' further required
-//     literals, then verified with RE2: rule by rule when few rules remain,
-//     else with go-re2 sets. Rules that are a plain literal need no RE2.
+//     literals, then verified with RE2: when few rules remain, rule by rule
+//     with one line-local search per rule over all such lines of the block
+//     joined together, else with go-re2 sets per line. Rules that are a
+//     plain literal need no RE2.
 //
 // Matching semantics are exactly those of Go's regexp applied to each line
 // (Naive is that reference), including invalid UTF-8, which RE2 would

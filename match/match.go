@@ -190,6 +190,7 @@ type Stats struct {
 	SetEvals       uint64 // rule-set evaluations on a line
 	SetFallbacks   uint64 // set evaluations that failed (RE2 DFA out of memory) and were redone rule by rule
 	InvalidUTF8    uint64 // candidate lines or blocks with invalid UTF-8 (matched on a U+FFFD-sanitised copy)
+	BatchEvals     uint64 // line-local RE2 searches over many candidate lines of a block
 }
 
 // ruleSet is a go-re2 set over some rules, used to tell which rules match
@@ -228,6 +229,10 @@ var setMaxMem int
 // candidate line; above it a set evaluation is cheaper.
 const perRuleMax = 3
 
+// batchChunk bounds how much of a rule's joined candidate lines one
+// search call copies into RE2's memory (batchRule).
+var batchChunk = 4 << 10
+
 // residualChunk bounds how much of a block one residual search call copies
 // into RE2's memory, so that many hits in a block do not cost quadratic
 // copying.
@@ -241,6 +246,10 @@ type Matcher struct {
 	sets  []ruleSet
 	resid []blockRE      // line-local RE2 programs of p.resFree
 	anch  *regexp.Regexp // p.resAnch in one Go regexp, run per line
+	// lres are the line-local programs of the rules (see lineLocal), for
+	// batchVerify, compiled on first use; lresBad marks rules RE2 refused.
+	lres    []*re2.Regexp
+	lresBad []bool
 
 	// Scratch, reused across Scan calls.
 	cands  []candLine
@@ -249,13 +258,39 @@ type Matcher struct {
 	rlines []int // start, end pairs of residual hit lines
 	rl2    []int // the same, from the block scan, before merging
 	merge  []int
-	rules  Bits
-	verify Bits
 	active Bits
 	san    []byte
 	sanPos []int
+	vlines []vline
+	varena []uint64 // per vline: res bits, then ver bits
+	vbuf   []byte   // candidate lines of one rule, separated by '\n'
+	vidx   []vref
+	cnt    []int32 // per rule: lines, then run end in pairs (batchVerify)
+	rlist  []int32 // rules with lines to verify, in order of appearance
+	pairs  []int32 // vlines indexes grouped by rule
 	stats  Stats
 }
+
+// vline is a candidate line of the block being scanned and the state of
+// its verification.
+type vline struct {
+	start, end int
+	bits       int // offset of res (then ver) in varena
+	nver       int // rules in ver
+}
+
+// vref is a line copied into vbuf for one rule's search (batchRule).
+type vref struct {
+	line  int   // index in vlines
+	start int   // offset of the line in vbuf
+	hit   uint8 // noHit, matchHit or spanHit
+}
+
+const (
+	noHit = iota
+	matchHit
+	spanHit
+)
 
 type candLine struct {
 	start, end int // end is the index of '\n' or len(block)
@@ -266,12 +301,13 @@ type candLine struct {
 func (p *Program) NewMatcher() (*Matcher, error) {
 	n := len(p.rules)
 	m := &Matcher{
-		p:      p,
-		res:    make([]*re2.Regexp, n),
-		std:    make([]*regexp.Regexp, n),
-		rules:  NewBits(n),
-		verify: NewBits(n),
-		active: NewBits(n),
+		p:       p,
+		res:     make([]*re2.Regexp, n),
+		std:     make([]*regexp.Regexp, n),
+		active:  NewBits(n),
+		lres:    make([]*re2.Regexp, n),
+		lresBad: make([]bool, n),
+		cnt:     make([]int32, n),
 	}
 	// Sets cover every rule that may need verification.
 	var setRules []int
@@ -406,6 +442,8 @@ func (m *Matcher) Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)
 	}
 
 	// Merge literal candidates and residual lines, both in block order.
+	m.vlines = m.vlines[:0]
+	m.varena = m.varena[:0]
 	W := p.words
 	ci, ri := 0, 0
 	for ci < len(m.cands) || ri < len(m.rlines) {
@@ -428,9 +466,26 @@ func (m *Matcher) Scan(block []byte, mask Bits, fn func(line []byte, rules Bits)
 			ci++
 			ri += 2
 		}
-		if err := m.line(block[start:end], lit, resHit, fn); err != nil {
-			return err
+		m.prepare(block[start:end], start, end, lit, resHit)
+	}
+	if len(m.vlines) == 0 {
+		return nil
+	}
+	m.batchVerify(block)
+	for i := range m.vlines {
+		v := &m.vlines[i]
+		res := Bits(m.varena[v.bits : v.bits+W])
+		line := block[v.start:v.end]
+		if v.nver > 0 {
+			if err := m.verifyLine(line, res, Bits(m.varena[v.bits+W:v.bits+2*W]), v.nver); err != nil {
+				return err
+			}
 		}
+		if res.Empty() {
+			continue
+		}
+		m.stats.MatchedLines++
+		fn(line, res)
 	}
 	return nil
 }
@@ -671,12 +726,17 @@ func sanitize(dst []byte, pos []int, b []byte) ([]byte, []int) {
 	return dst, pos
 }
 
-// line verifies one candidate line: lit holds the rules whose literals hit
-// it (nil: none), resHit tells that a residual rule matched it.
-func (m *Matcher) line(line []byte, lit []uint64, resHit bool, fn func([]byte, Bits)) error {
+// prepare records one candidate line in m.vlines with the rules it matches
+// already (res) and the rules left to verify with RE2 (ver). lit holds the
+// rules whose literals hit it (nil: none), resHit tells that a residual
+// rule matched it.
+func (m *Matcher) prepare(line []byte, start, end int, lit []uint64, resHit bool) {
 	p := m.p
 	m.stats.CandidateLines++
-	res, ver := m.rules, m.verify
+	W := p.words
+	off := len(m.varena)
+	m.varena = slices.Grow(m.varena, 2*W)[:off+2*W]
+	res, ver := Bits(m.varena[off:off+W]), Bits(m.varena[off+W:off+2*W])
 	nver := 0
 	for w := range res {
 		var l uint64
@@ -719,6 +779,12 @@ func (m *Matcher) line(line []byte, lit []uint64, resHit bool, fn func([]byte, B
 			}
 		}
 	}
+	m.vlines = append(m.vlines, vline{start: start, end: end, bits: off, nver: nver})
+}
+
+// verifyLine verifies the nver rules in ver on one candidate line with RE2
+// and adds those that match to res.
+func (m *Matcher) verifyLine(line []byte, res, ver Bits, nver int) error {
 	if nver > 0 {
 		l := line
 		if !utf8.Valid(l) {
@@ -774,12 +840,181 @@ func (m *Matcher) line(line []byte, lit []uint64, resHit bool, fn func([]byte, B
 			}
 		}
 	}
-	if res.Empty() {
+	return nil
+}
+
+// batchVerify verifies, rule by rule, the candidate lines that verifyLine
+// would verify rule by rule (at most perRuleMax rules left): for each rule,
+// one search of its line-local program over all those lines joined by '\n',
+// instead of one RE2 call per line. With go-re2's wasm backend every call
+// copies its input into the one shared wasm memory through a shared
+// allocator, which costs more than the search on short lines and does not
+// scale across workers. Lines with more rules left go to go-re2 sets, per
+// line, as before.
+//
+// Why the joined search is exact: the line-local program (lineLocal) has
+// no way to match '\n' (classes lose it, '.' excludes it, a literal '\n'
+// never matches) and its ^ $ \A \z are line anchors, so each of its matches
+// lies within one line of the buffer and is a match of the rule on that
+// line alone (\b and \B see the '\n' as the non-word end of text they see
+// on the line alone). Conversely, if the rule matches line L alone, the
+// search below reports a match in L: it searches chunks of whole lines and
+// resumes at the start of the line after each hit line, and the leftmost
+// match in a chunk starting at or before L's start that does not lie in an
+// earlier line lies in L. So a line with a match matches the rule, and a
+// line without one does not. A match spanning a '\n' cannot happen; if it
+// did, the lines it touches would be left to verifyLine.
+func (m *Matcher) batchVerify(block []byte) {
+	W := m.p.words
+	// Group the lines by rule, in block order (a counting sort over the
+	// rules present only, so that 1,000 rules cost nothing per block).
+	cnt := m.cnt
+	m.rlist = m.rlist[:0]
+	np := 0
+	for i := range m.vlines {
+		v := &m.vlines[i]
+		if v.nver == 0 || (v.nver > perRuleMax && len(m.sets) > 0) {
+			continue
+		}
+		for w, x := range m.varena[v.bits+W : v.bits+2*W] {
+			for x != 0 {
+				r := w<<6 + bits.TrailingZeros64(x)
+				x &= x - 1
+				if cnt[r] == 0 {
+					m.rlist = append(m.rlist, int32(r))
+				}
+				cnt[r]++
+				np++
+			}
+		}
+	}
+	if np == 0 {
+		return
+	}
+	off := int32(0)
+	for _, r := range m.rlist {
+		c := cnt[r]
+		cnt[r] = off
+		off += c
+	}
+	m.pairs = slices.Grow(m.pairs[:0], np)[:np]
+	for i := range m.vlines {
+		v := &m.vlines[i]
+		if v.nver == 0 || (v.nver > perRuleMax && len(m.sets) > 0) {
+			continue
+		}
+		for w, x := range m.varena[v.bits+W : v.bits+2*W] {
+			for x != 0 {
+				r := w<<6 + bits.TrailingZeros64(x)
+				x &= x - 1
+				m.pairs[cnt[r]] = int32(i)
+				cnt[r]++
+			}
+		}
+	}
+	// Rule rlist[k]'s lines are now pairs[end of rlist[k-1]:cnt[rlist[k]]].
+	lo := int32(0)
+	for _, r := range m.rlist {
+		hi := cnt[r]
+		cnt[r] = 0
+		lines := m.pairs[lo:hi]
+		lo = hi
+		if re := m.lineRE(int(r)); re != nil {
+			m.batchRule(block, int(r), re, lines)
+		} // else verifyLine checks it
+	}
+}
+
+// lineRE returns the line-local program of rule r, or nil if RE2 refuses it.
+func (m *Matcher) lineRE(r int) *re2.Regexp {
+	if re := m.lres[r]; re != nil || m.lresBad[r] {
+		return re
+	}
+	re, err := re2.Compile(m.p.lineExprs[r])
+	if err != nil {
+		m.lresBad[r] = true
 		return nil
 	}
-	m.stats.MatchedLines++
-	fn(line, res)
-	return nil
+	m.lres[r] = re
+	return re
+}
+
+// batchRule searches the lines (vlines indexes) for rule r at once and
+// settles r on each of them (see batchVerify).
+func (m *Matcher) batchRule(block []byte, r int, re *re2.Regexp, lines []int32) {
+	W := m.p.words
+	m.stats.BatchEvals++
+	m.vbuf = m.vbuf[:0]
+	m.vidx = m.vidx[:0]
+	for _, li := range lines {
+		v := &m.vlines[li]
+		if len(m.vidx) > 0 {
+			m.vbuf = append(m.vbuf, '\n')
+		}
+		m.vidx = append(m.vidx, vref{line: int(li), start: len(m.vbuf)})
+		if l := block[v.start:v.end]; utf8.Valid(l) {
+			m.vbuf = append(m.vbuf, l...)
+		} else {
+			// As Go's regexp sees it (see sanitize).
+			m.stats.InvalidUTF8++
+			m.vbuf, m.sanPos = sanitize(m.vbuf, m.sanPos[:0], l)
+		}
+	}
+	// Search at most about batchChunk bytes of whole lines per call and
+	// resume after the hit line, so that many hits or many matches in one
+	// line cost neither quadratic copying nor one call per match. After a
+	// hit the next call covers only about 512 bytes, growing 4x per miss:
+	// hits come in runs (stack traces), and a call that finds a hit soon
+	// should not have copied kilobytes it does not search.
+	b, k := m.vbuf, 0
+	lim := batchChunk
+	for pos := 0; pos <= len(b); {
+		end := len(b)
+		if pos+lim < end {
+			end = pos + lim
+			if j := bytes.IndexByte(b[end:], '\n'); j >= 0 {
+				end += j
+			} else {
+				end = len(b)
+			}
+		}
+		loc := re.FindIndex(b[pos:end])
+		if loc == nil {
+			pos = end + 1
+			lim = min(4*lim, batchChunk)
+			continue
+		}
+		lim = 512
+		s, e := pos+loc[0], pos+loc[1]
+		for k+1 < len(m.vidx) && m.vidx[k+1].start <= s {
+			k++
+		}
+		if m.vidx[k].hit != spanHit {
+			m.vidx[k].hit = matchHit
+		}
+		// Defensive: a match across lines proves nothing.
+		for k+1 < len(m.vidx) && m.vidx[k+1].start <= e {
+			m.vidx[k].hit = spanHit
+			k++
+			m.vidx[k].hit = spanHit
+		}
+		if k+1 >= len(m.vidx) {
+			break
+		}
+		k++
+		pos = m.vidx[k].start
+	}
+	for _, x := range m.vidx {
+		if x.hit == spanHit {
+			continue // verifyLine checks it
+		}
+		v := &m.vlines[x.line]
+		if x.hit == matchHit {
+			Bits(m.varena[v.bits : v.bits+W]).Set(r)
+		}
+		m.varena[v.bits+W+r>>6] &^= 1 << (uint(r) & 63)
+		v.nver--
+	}
 }
 
 func (m *Matcher) inSet(r int) bool {
