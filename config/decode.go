@@ -74,33 +74,20 @@ func (d *decoder) errorAt(p token.Position, hint, format string, args ...any) {
 
 // at returns the best position for path: its value, else its key, else the
 // nearest ancestor's, so errors about missing keys point at their parent.
-func (d *decoder) at(path string) token.Position {
-	for {
-		if p, ok := d.val[path]; ok {
-			return p
-		}
-		if p, ok := d.key[path]; ok {
-			return p
-		}
-		if path == "" {
-			return token.Position{}
-		}
-		if i := strings.LastIndexAny(path, ".["); i >= 0 {
-			path = path[:i]
-		} else {
-			path = ""
-		}
-	}
-}
+func (d *decoder) at(path string) token.Position { return findPos(path, d.val, d.key) }
 
 // keyAt prefers the key's position: "alerts.team is missing url" reads best
 // pointing at `team:`.
-func (d *decoder) keyAt(path string) token.Position {
+func (d *decoder) keyAt(path string) token.Position { return findPos(path, d.key, d.val) }
+
+// findPos looks path up in first, then second, walking up to its ancestors
+// until one is found.
+func findPos(path string, first, second map[string]token.Position) token.Position {
 	for {
-		if p, ok := d.key[path]; ok {
+		if p, ok := first[path]; ok {
 			return p
 		}
-		if p, ok := d.val[path]; ok {
+		if p, ok := second[path]; ok {
 			return p
 		}
 		if path == "" {
