@@ -240,3 +240,22 @@ Modes:
 	}
 	return cmd
 }
+
+// Host describes the machine a report was measured on; every mode's report
+// embeds it (its fields are flattened into the JSON).
+type Host struct {
+	Mode       string `json:"mode"`
+	GoVersion  string `json:"go_version"`
+	GOOS       string `json:"goos"`
+	GOARCH     string `json:"goarch"`
+	NumCPU     int    `json:"num_cpu"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	LoadAvg    string `json:"loadavg,omitempty"` // /proc/loadavg at the start: other load skews figures
+}
+
+func newHost(mode string) Host {
+	return Host{
+		Mode: mode, GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAvg: loadAvg(),
+	}
+}

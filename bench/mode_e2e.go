@@ -79,13 +79,7 @@ type RSSReport struct {
 
 // E2EReport is the e2e mode's result; --json prints it.
 type E2EReport struct {
-	Mode        string          `json:"mode"`
-	GoVersion   string          `json:"go_version"`
-	GOOS        string          `json:"goos"`
-	GOARCH      string          `json:"goarch"`
-	NumCPU      int             `json:"num_cpu"`
-	GOMAXPROCS  int             `json:"gomaxprocs"`
-	LoadAvg     string          `json:"loadavg,omitempty"`
+	Host
 	Runs        int             `json:"runs"`
 	Workers     int             `json:"workers"`
 	Ring        int             `json:"ring,omitempty"` // 0: the engine's default
@@ -192,8 +186,8 @@ func runE2EMode(ctx context.Context, env *Env) error {
 	read := time.Since(t0)
 	lines := CountLines(data)
 	rep := &E2EReport{
-		Mode: "e2e", GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAvg: loadAvg(), Runs: env.Opt.Runs,
+		Host:    newHost("e2e"),
+		Runs:    env.Opt.Runs,
 		Workers: env.Opt.Workers, Ring: e2eOpt.ring, CooldownSec: e2eOpt.cooldown.Seconds(),
 		Corpus: CorpusInfo{Path: path, Bytes: int64(len(data)), Lines: lines, Generated: gen, ReadSeconds: read.Seconds()},
 	}

@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,13 +55,7 @@ const probeMarker = "LATENCYPROBE"
 
 // LatencyReport is the latency mode's result; --json prints it.
 type LatencyReport struct {
-	Mode        string              `json:"mode"`
-	GoVersion   string              `json:"go_version"`
-	GOOS        string              `json:"goos"`
-	GOARCH      string              `json:"goarch"`
-	NumCPU      int                 `json:"num_cpu"`
-	GOMAXPROCS  int                 `json:"gomaxprocs"`
-	LoadAvg     string              `json:"loadavg,omitempty"`
+	Host
 	Workers     int                 `json:"workers"`
 	Rate        int                 `json:"rate"` // lines per second asked for
 	Seconds     float64             `json:"seconds"`
@@ -118,9 +111,9 @@ func runLatencyMode(ctx context.Context, env *Env) error {
 		return err
 	}
 	rep := &LatencyReport{
-		Mode: "latency", GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAvg: loadAvg(), Workers: env.Opt.Workers,
-		Rate: o.rate, Seconds: o.duration.Seconds(), ProbeEvery: o.every, BatchMillis: float64(o.batch) / 1e6,
+		Host:    newHost("latency"),
+		Workers: env.Opt.Workers,
+		Rate:    o.rate, Seconds: o.duration.Seconds(), ProbeEvery: o.every, BatchMillis: float64(o.batch) / 1e6,
 		Corpus: fmt.Sprintf("%s (first %d lines, cycled)", path, len(background)),
 	}
 	if !env.Opt.JSON {

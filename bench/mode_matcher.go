@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -25,18 +24,12 @@ func init() {
 
 // MatcherReport is the matcher mode's result; --json prints it.
 type MatcherReport struct {
-	Mode       string          `json:"mode"`
-	GoVersion  string          `json:"go_version"`
-	GOOS       string          `json:"goos"`
-	GOARCH     string          `json:"goarch"`
-	NumCPU     int             `json:"num_cpu"`
-	GOMAXPROCS int             `json:"gomaxprocs"`
-	LoadAvg    string          `json:"loadavg,omitempty"` // /proc/loadavg at the start: other load skews figures
-	Runs       int             `json:"runs"`
-	Workers    int             `json:"workers"`
-	BlockSize  int             `json:"block_size"`
-	Corpus     CorpusInfo      `json:"corpus"`
-	RuleSets   []RuleSetReport `json:"rule_sets"`
+	Host
+	Runs      int             `json:"runs"`
+	Workers   int             `json:"workers"`
+	BlockSize int             `json:"block_size"`
+	Corpus    CorpusInfo      `json:"corpus"`
+	RuleSets  []RuleSetReport `json:"rule_sets"`
 }
 
 // CorpusInfo describes the file every runner reads.
@@ -111,8 +104,8 @@ func runMatcherMode(ctx context.Context, env *Env) error {
 	}
 	read := time.Since(t0)
 	rep := &MatcherReport{
-		Mode: "matcher", GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Runs: env.Opt.Runs, LoadAvg: loadAvg(),
+		Host:    newHost("matcher"),
+		Runs:    env.Opt.Runs,
 		Workers: env.Opt.Workers, BlockSize: BlockSize,
 		Corpus: CorpusInfo{Path: path, Bytes: int64(len(data)), Lines: CountLines(data), Generated: gen, ReadSeconds: read.Seconds()},
 	}
