@@ -127,12 +127,18 @@ func (v *validator) refs(list StringList, path, what string) {
 		if _, ok := v.cfg.Alerts[name]; ok {
 			continue
 		}
-		hint := "defined alerts: " + quoteList(v.alertNames)
-		if s := suggest(name, v.alertNames); s != "" {
-			hint = "did you mean `" + s + "`? " + hint
-		}
-		v.errorf(v.d.at(fmt.Sprintf("%s[%d]", path, i)), hint, "%s refers to unknown alert `%s`", what, name)
+		v.unknownRef(fmt.Sprintf("%s[%d]", path, i), what, "alert", name, "defined alerts", v.alertNames)
 	}
+}
+
+// unknownRef reports a reference to a name that is not defined, with the
+// nearest defined one and the list of them as the hint.
+func (v *validator) unknownRef(path, what, kind, name, listTitle string, known []string) {
+	hint := listTitle + ": " + quoteList(known)
+	if s := suggest(name, known); s != "" {
+		hint = "did you mean `" + s + "`? " + hint
+	}
+	v.errorf(v.d.at(path), hint, "%s refers to unknown %s `%s`", what, kind, name)
 }
 
 func (v *validator) alerts() {
@@ -543,11 +549,7 @@ func (v *validator) sources(r *Rule, path, what string) {
 		if slices.Contains(v.streamNames, name) {
 			continue
 		}
-		hint := "configured streams: " + quoteList(v.streamNames)
-		if sg := suggest(name, v.streamNames); sg != "" {
-			hint = "did you mean `" + sg + "`? " + hint
-		}
-		v.errorf(v.d.at(fmt.Sprintf("%s.streams[%d]", path, i)), hint, "%s refers to unknown stream `%s`", what, name)
+		v.unknownRef(fmt.Sprintf("%s.streams[%d]", path, i), what, "stream", name, "configured streams", v.streamNames)
 	}
 }
 
