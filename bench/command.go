@@ -259,3 +259,18 @@ func newHost(mode string) Host {
 		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), LoadAvg: loadAvg(),
 	}
 }
+
+// readCorpus returns the corpus file (see CorpusFile) read into memory, and
+// how long reading it took.
+func (e *Env) readCorpus() (path string, gen *CorpusStats, data []byte, read time.Duration, err error) {
+	path, gen, err = e.CorpusFile()
+	if err != nil {
+		return "", nil, nil, 0, err
+	}
+	t0 := time.Now()
+	data, err = os.ReadFile(path)
+	if err != nil {
+		return "", nil, nil, 0, fmt.Errorf("cannot read corpus: %w", err)
+	}
+	return path, gen, data, time.Since(t0), nil
+}

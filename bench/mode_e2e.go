@@ -172,18 +172,12 @@ func runE2EMode(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	path, gen, err := env.CorpusFile()
+	// Reading the file puts it in the page cache too: every e2e run reads
+	// it (or its slices, written below) from memory, not from the disk.
+	path, gen, data, read, err := env.readCorpus()
 	if err != nil {
 		return err
 	}
-	// Reading the file puts it in the page cache too: every e2e run reads
-	// it (or its slices, written below) from memory, not from the disk.
-	t0 := time.Now()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("cannot read corpus: %w", err)
-	}
-	read := time.Since(t0)
 	lines := CountLines(data)
 	rep := &E2EReport{
 		Host:    newHost("e2e"),

@@ -93,16 +93,10 @@ func runMatcherMode(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	path, gen, err := env.CorpusFile()
+	path, gen, data, read, err := env.readCorpus()
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("cannot read corpus: %w", err)
-	}
-	read := time.Since(t0)
 	rep := &MatcherReport{
 		Host:    newHost("matcher"),
 		Runs:    env.Opt.Runs,
