@@ -131,6 +131,17 @@ func (v *validator) refs(list StringList, path, what string) {
 	}
 }
 
+// uniqueName records name as the one at list[i], or reports it as a
+// duplicate pointing at the line of its first use.
+func (v *validator) uniqueName(seen map[string]int, list, kind, name string, i int) {
+	if j, dup := seen[name]; dup {
+		v.errorf(v.d.at(fmt.Sprintf("%s[%d].name", list, i)), kind+" names must be unique",
+			"duplicate %s name `%s`, first defined at line %d", kind, name, v.d.at(fmt.Sprintf("%s[%d].name", list, j)).Line)
+		return
+	}
+	seen[name] = i
+}
+
 // unknownRef reports a reference to a name that is not defined, with the
 // nearest defined one and the list of them as the hint.
 func (v *validator) unknownRef(path, what, kind, name, listTitle string, known []string) {
@@ -479,11 +490,7 @@ func (v *validator) rules() {
 			v.errorf(v.d.at(path), "add `name:`; names appear in alerts and must be unique", "rule %d has no name", i+1)
 		} else {
 			what = "rule `" + r.Name + "`"
-			if j, dup := first[r.Name]; dup {
-				v.errorf(v.d.at(path+".name"), "rule names must be unique", "duplicate rule name `%s`, first defined at line %d", r.Name, v.d.at(fmt.Sprintf("rules[%d].name", j)).Line)
-			} else {
-				first[r.Name] = i
-			}
+			v.uniqueName(first, "rules", "rule", r.Name, i)
 		}
 		_, hasPattern := v.d.key[path+".pattern"]
 		_, hasText := v.d.key[path+".text"]
@@ -594,11 +601,7 @@ func (v *validator) systemChecks() {
 			v.errorf(v.d.at(path), "add `name:`", "system check %d has no name", i+1)
 		} else {
 			what = "system check `" + c.Name + "`"
-			if j, dup := first[c.Name]; dup {
-				v.errorf(v.d.at(path+".name"), "system check names must be unique", "duplicate system check name `%s`, first defined at line %d", c.Name, v.d.at(fmt.Sprintf("system_checks[%d].name", j)).Line)
-			} else {
-				first[c.Name] = i
-			}
+			v.uniqueName(first, "system_checks", "system check", c.Name, i)
 		}
 		// The original documents `http` as the only type; a missing type
 		// therefore can only mean http.
